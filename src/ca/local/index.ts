@@ -1,0 +1,247 @@
+// The embedded CA: a root and an issuing CA kept in <dataDir>/ca/<id>, generated on first start.
+// Leaf certificates follow RFC 5280 §4: v3, AKI/SKI, BasicConstraints, KeyUsage, EKU, SAN, CDP, AIA.
+import { createHash } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as x509 from '@peculiar/x509'
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
+import type { BackendConfig, CaKeyAlgorithm, KeyUsageName } from '../../config/schema.js'
+import { fromPemAll, toPem, type Der } from '../../pki/pem.js'
+import '../../pki/csr.js' // installs the WebCrypto provider for @peculiar/x509
+import type { CaBackend, RevokeRequest, SignRequest, SignResult } from '../backend.js'
+import {
+  algorithmOfKey,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  keyParams,
+} from './keys.js'
+
+type LocalConfig = Extract<BackendConfig, { kind: 'local' }>
+
+export interface LocalCaOptions {
+  id: string
+  dataDir: string
+  config: LocalConfig
+  /** Base URL of the HTTP listener, for AIA and CRL distribution points. */
+  publicHttpUrl: string
+}
+
+/** URLs the local CA writes into certificates; served by the HTTP listener. */
+export const localCaUrls = (publicHttpUrl: string, id: string) => ({
+  ocsp: `${publicHttpUrl}/.well-known/pki/ocsp`,
+  crl: `${publicHttpUrl}/.well-known/pki/crl/${id}`,
+  caIssuers: `${publicHttpUrl}/.well-known/pki/ca/${id}.der`,
+})
+
+const keyUsageFlags: Record<KeyUsageName, x509.KeyUsageFlags> = {
+  digitalSignature: x509.KeyUsageFlags.digitalSignature,
+  nonRepudiation: x509.KeyUsageFlags.nonRepudiation,
+  keyEncipherment: x509.KeyUsageFlags.keyEncipherment,
+  dataEncipherment: x509.KeyUsageFlags.dataEncipherment,
+  keyAgreement: x509.KeyUsageFlags.keyAgreement,
+  keyCertSign: x509.KeyUsageFlags.keyCertSign,
+  cRLSign: x509.KeyUsageFlags.cRLSign,
+  encipherOnly: x509.KeyUsageFlags.encipherOnly,
+  decipherOnly: x509.KeyUsageFlags.decipherOnly,
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
+export function keyIdentifier(spkiDer: Der): string {
+  const bits = new Uint8Array(AsnConvert.parse(spkiDer, SubjectPublicKeyInfo).subjectPublicKey)
+  return createHash('sha1').update(bits).digest('hex')
+}
+
+function writeSecret(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text, { mode: 0o600 })
+  chmodSync(`${path}.tmp`, 0o600)
+  renameSync(`${path}.tmp`, path)
+}
+
+function writePublic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text, { mode: 0o644 })
+  renameSync(`${path}.tmp`, path)
+}
+
+interface CaFiles {
+  dir: string
+  rootCert: string
+  rootKey: string
+  issuingCert: string
+  issuingKey: string
+}
+
+const caFiles = (dataDir: string, id: string): CaFiles => {
+  const dir = join(dataDir, 'ca', id)
+  return {
+    dir,
+    rootCert: join(dir, 'root.crt.pem'),
+    rootKey: join(dir, 'root.key.pem'),
+    issuingCert: join(dir, 'issuing.crt.pem'),
+    issuingKey: join(dir, 'issuing.key.pem'),
+  }
+}
+
+const days = (n: number) => n * 24 * 3600 * 1000
+
+/** Generates a root and an issuing CA and writes them (keys 0600). Refuses to overwrite. */
+async function generateHierarchy(files: CaFiles, config: LocalConfig): Promise<void> {
+  const alg = config.keyAlgorithm
+  const { signing } = keyParams(alg)
+  const now = Date.now()
+  const rootKeys = await generateKeyPair(alg)
+  const rootName = `CN=${config.commonName} Root`
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: rootName,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + days(config.rootValidityDays)),
+    keys: rootKeys,
+    signingAlgorithm: signing,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
+    ],
+  })
+  const issuingKeys = await generateKeyPair(alg)
+  const issuing = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${config.commonName} Issuing CA`,
+    issuer: root.subjectName,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(Math.min(now + days(config.issuingValidityDays), root.notAfter.getTime())),
+    publicKey: issuingKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    signingAlgorithm: signing,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(issuingKeys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey),
+    ],
+  })
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 })
+  writeSecret(files.rootKey, await exportPrivateKeyPem(rootKeys.privateKey))
+  writeSecret(files.issuingKey, await exportPrivateKeyPem(issuingKeys.privateKey))
+  writePublic(files.rootCert, root.toString('pem') + '\n')
+  writePublic(files.issuingCert, issuing.toString('pem') + '\n')
+}
+
+function randomSerial(): string {
+  const b = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(b)
+  b[0] = (b[0]! & 0x7f) | 0x01
+  return Buffer.from(b).toString('hex')
+}
+
+export class LocalCa implements CaBackend {
+  readonly kind = 'local' as const
+  readonly #issuingKey: CryptoKey
+  readonly #signing: Algorithm
+  readonly #issuerName: x509.Name
+  readonly #aki: x509.AuthorityKeyIdentifierExtension
+  readonly #aia: x509.AuthorityInfoAccessExtension
+  readonly #cdp: x509.CRLDistributionPointsExtension
+  readonly #chain: Der[]
+
+  private constructor(
+    readonly id: string,
+    readonly algorithm: CaKeyAlgorithm,
+    issuing: x509.X509Certificate,
+    chain: Der[],
+    issuingKey: CryptoKey,
+    publicHttpUrl: string,
+  ) {
+    this.#issuingKey = issuingKey
+    this.#signing = keyParams(algorithm).signing
+    this.#issuerName = issuing.subjectName
+    this.#chain = chain
+    this.#aki = new x509.AuthorityKeyIdentifierExtension(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)))
+    const urls = localCaUrls(publicHttpUrl, id)
+    this.#aia = new x509.AuthorityInfoAccessExtension({ ocsp: [urls.ocsp], caIssuers: [urls.caIssuers] })
+    this.#cdp = new x509.CRLDistributionPointsExtension([urls.crl])
+  }
+
+  /** Opens the CA in <dataDir>/ca/<id>, generating it first when `create` is set and nothing exists. */
+  static async open(options: LocalCaOptions, create = true): Promise<{ ca: LocalCa; generated: boolean }> {
+    const files = caFiles(options.dataDir, options.id)
+    let generated = false
+    if (!existsSync(files.issuingCert) || !existsSync(files.issuingKey)) {
+      if (existsSync(files.issuingCert) || existsSync(files.issuingKey)) {
+        throw new Error(`ca: ${files.dir} holds only part of a CA (certificate or key missing); refusing to regenerate`)
+      }
+      if (!create) throw new Error(`ca: no CA in ${files.dir}; run "enroll ca init" or "enroll serve" first`)
+      await generateHierarchy(files, options.config)
+      generated = true
+    }
+    const issuingPem = readFileSync(files.issuingCert, 'utf8')
+    const [issuingDer] = fromPemAll(issuingPem, 'CERTIFICATE')
+    if (!issuingDer) throw new Error(`ca: ${files.issuingCert} holds no certificate`)
+    const issuing = new x509.X509Certificate(issuingDer)
+    const algorithm = algorithmOfKey(new Uint8Array(issuing.publicKey.rawData))
+    const key = await importPrivateKeyPem(readFileSync(files.issuingKey, 'utf8'), algorithm)
+    const rootDer = existsSync(files.rootCert) ? fromPemAll(readFileSync(files.rootCert, 'utf8'), 'CERTIFICATE') : []
+    const chain = [issuingDer, ...rootDer]
+    return { ca: new LocalCa(options.id, algorithm, issuing, chain, key, options.publicHttpUrl), generated }
+  }
+
+  async sign(req: SignRequest): Promise<SignResult> {
+    const subject = new x509.Name(req.subjectDer)
+    const subjectEmpty = subject.toJSON().length === 0
+    const extensions: x509.Extension[] = [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(
+        req.keyUsage.reduce((flags, u) => flags | keyUsageFlags[u], 0),
+        true,
+      ),
+    ]
+    if (req.extKeyUsage.length) extensions.push(new x509.ExtendedKeyUsageExtension(req.extKeyUsage))
+    extensions.push(
+      new x509.SubjectKeyIdentifierExtension(keyIdentifier(req.publicKeyDer)),
+      this.#aki,
+    )
+    if (req.sans.length) {
+      // RFC 5280 §4.2.1.6: critical when the subject is empty.
+      extensions.push(
+        new x509.SubjectAlternativeNameExtension(
+          req.sans.map((s): x509.JsonGeneralName => ({ type: s.type === 'uri' ? 'url' : s.type, value: s.value })),
+          subjectEmpty,
+        ),
+      )
+    }
+    extensions.push(this.#cdp, this.#aia)
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: req.serial,
+      subject,
+      issuer: this.#issuerName,
+      notBefore: req.notBefore,
+      notAfter: req.notAfter,
+      publicKey: new x509.PublicKey(req.publicKeyDer),
+      signingKey: this.#issuingKey,
+      signingAlgorithm: this.#signing,
+      extensions,
+    })
+    return { certificateDer: new Uint8Array(cert.rawData), chainDer: this.#chain }
+  }
+
+  /** The inventory is the local CA's revocation state; CRL and OCSP read it. Nothing else to tell. */
+  async revoke(_req: RevokeRequest): Promise<void> {}
+
+  async chain(): Promise<Der[]> {
+    return this.#chain
+  }
+
+  async ready(): Promise<boolean> {
+    return true
+  }
+
+  /** PEM bundle of the chain (issuing first), as clients load it. */
+  chainPem(): string {
+    return this.#chain.map((d) => toPem(d, 'CERTIFICATE')).join('')
+  }
+}

@@ -1,0 +1,310 @@
+// The one issuance path: policy → write-ahead reservation → CA backend → inventory → audit.
+// Every protocol and the admin API call this; nothing else signs certificates.
+import { createHash } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+import type { Logger } from 'pino'
+import { AuditAction } from '../audit/events.js'
+import type { CaBackend, SignRequest, SignResult } from '../ca/backend.js'
+import { canRecover } from '../ca/backend.js'
+import type { BackendRegistry } from '../ca/registry.js'
+import type { Config } from '../config/schema.js'
+import { IssuanceError } from '../errors.js'
+import type { Identifier } from '../pki/csr.js'
+import type { Der } from '../pki/pem.js'
+import { requestableReasons } from '../pki/revocation-reason.js'
+import { newSerial } from '../pki/serial.js'
+import { compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
+import type { CertificateRecord, Store } from '../store/index.js'
+import type { IssueOutcome, IssueRequest, Protocol, RevokeInput } from './types.js'
+
+export interface IssuanceMetrics {
+  observeIssuance(outcome: 'issued' | 'pending' | 'denied' | 'failed', profile: string, protocol: string, seconds: number): void
+}
+
+export interface IssuanceDeps {
+  config: Pick<Config, 'profiles' | 'reconcileAfterSeconds'>
+  store: Store
+  backends: BackendRegistry
+  logger: Logger
+  metrics?: IssuanceMetrics | undefined
+  now?: () => Date
+}
+
+interface PlanJson {
+  subjectDer: string
+  publicKeyDer: string
+  sans: Identifier[]
+  notBefore: string
+  notAfter: string
+  keyUsage: Decision['keyUsage']
+  extKeyUsage: string[]
+}
+
+const b64 = (d: Uint8Array) => Buffer.from(d).toString('base64')
+const unb64 = (s: string): Der => new Uint8Array(Buffer.from(s, 'base64'))
+
+const toPlanJson = (d: Decision, publicKeyDer: Der): PlanJson => ({
+  subjectDer: b64(d.subjectDer),
+  publicKeyDer: b64(publicKeyDer),
+  sans: d.sans,
+  notBefore: d.notBefore.toISOString(),
+  notAfter: d.notAfter.toISOString(),
+  keyUsage: d.keyUsage,
+  extKeyUsage: d.extKeyUsage,
+})
+
+function signRequestFromRecord(record: CertificateRecord): SignRequest {
+  const plan = record.plan as unknown as PlanJson
+  return {
+    reservationId: record.id,
+    serial: record.serial,
+    profile: record.profile,
+    subjectDer: unb64(plan.subjectDer),
+    publicKeyDer: unb64(plan.publicKeyDer),
+    sans: plan.sans,
+    notBefore: new Date(plan.notBefore),
+    notAfter: new Date(plan.notAfter),
+    keyUsage: plan.keyUsage,
+    extKeyUsage: plan.extKeyUsage,
+  }
+}
+
+export const fingerprint = (der: Uint8Array) => createHash('sha256').update(der).digest('hex')
+
+export function createIssuanceService(deps: IssuanceDeps) {
+  const { store, backends, logger } = deps
+  const now = deps.now ?? (() => new Date())
+  const profiles = new Map<string, CompiledProfile>(
+    Object.entries(deps.config.profiles).map(([name, cfg]) => [name, compileProfile(name, cfg)]),
+  )
+  const issuerNotAfter = new Map<string, number>()
+
+  function profileOf(name: string): CompiledProfile {
+    const p = profiles.get(name)
+    if (!p) throw new IssuanceError('unknownProfile', `profile "${name}" does not exist`)
+    return p
+  }
+
+  function backendOf(id: string): CaBackend {
+    const b = backends.get(id)
+    if (!b) throw new IssuanceError('backendUnavailable', `CA backend "${id}" is not configured`)
+    return b
+  }
+
+  /** A certificate may not outlive its issuer (RFC 5280 §6 path validation would reject it). */
+  async function capToIssuer(backend: CaBackend, decision: Decision): Promise<Decision> {
+    let limit = issuerNotAfter.get(backend.id)
+    if (limit === undefined) {
+      const [issuing] = await backend.chain()
+      limit = issuing ? new x509.X509Certificate(issuing).notAfter.getTime() : Infinity
+      issuerNotAfter.set(backend.id, limit)
+    }
+    if (decision.notAfter.getTime() <= limit) return decision
+    return { ...decision, notAfter: new Date(limit) }
+  }
+
+  /** Signs a reserved record and records the result; the inventory holds every certificate signed. */
+  async function signReserved(record: CertificateRecord, actor: string, protocol: string, requestId?: string) {
+    const backend = backendOf(record.backendId)
+    const signReq = signRequestFromRecord(record)
+    let signed: SignResult
+    try {
+      signed = await backend.sign(signReq)
+    } catch (e) {
+      const detail = e instanceof IssuanceError ? e.detail : `CA backend "${backend.id}" failed to sign`
+      logger.error({ err: e, serial: record.serial, backend: backend.id }, 'signing failed')
+      await store.certificates.fail(record.id, detail, {
+        action: AuditAction.failed,
+        actor,
+        protocol,
+        requestId,
+        detail: { reason: detail },
+      })
+      throw e instanceof IssuanceError ? e : new IssuanceError('backendUnavailable', detail, { cause: e })
+    }
+    const cert = new x509.X509Certificate(signed.certificateDer)
+    const done = await store.certificates.complete(
+      record.id,
+      {
+        der: signed.certificateDer,
+        notBefore: cert.notBefore,
+        notAfter: cert.notAfter,
+        fingerprintSha256: fingerprint(signed.certificateDer),
+      },
+      { action: AuditAction.issued, actor, protocol, requestId, detail: { profile: record.profile } },
+    )
+    return { status: 'issued' as const, certificate: done, certificateDer: signed.certificateDer, chainDer: signed.chainDer }
+  }
+
+  return {
+    /** Profiles offered to enrollment protocols. */
+    exposedProfiles(): { name: string; description: string }[] {
+      return [...profiles.values()]
+        .filter((p) => p.config.exposed)
+        .map((p) => ({ name: p.name, description: p.config.description }))
+    },
+
+    hasProfile: (name: string) => profiles.has(name),
+
+    /** CA chain (issuing first) that signs for a profile. */
+    async chainFor(profile = 'default'): Promise<Der[]> {
+      return backendOf(profileOf(profile).config.backend).chain()
+    },
+
+    async issue(req: IssueRequest): Promise<IssueOutcome> {
+      const started = performance.now()
+      const profileName = req.profile ?? 'default'
+      let outcome: 'issued' | 'pending' | 'denied' | 'failed' = 'failed'
+      try {
+        const profile = profileOf(profileName)
+        const backend = backendOf(profile.config.backend)
+        const decision = await capToIssuer(backend, evaluate(req, profile, now()))
+        const pending = profile.config.requireApproval
+        const record = await store.certificates.reserve(
+          {
+            serial: newSerial(),
+            status: pending ? 'pending' : 'reserved',
+            profile: profileName,
+            backendId: backend.id,
+            protocol: req.protocol,
+            requester: req.requester,
+            subject: decision.subject,
+            sans: decision.sans,
+            csrDer: req.csr.der,
+            plan: toPlanJson(decision, req.csr.publicKeyDer) as unknown as Record<string, unknown>,
+            notBefore: decision.notBefore,
+            notAfter: decision.notAfter,
+          },
+          pending
+            ? {
+                action: AuditAction.requested,
+                actor: req.requester,
+                protocol: req.protocol,
+                requestId: req.requestId,
+                detail: { profile: profileName, awaiting: 'approval' },
+              }
+            : undefined,
+        )
+        if (pending) {
+          outcome = 'pending'
+          return { status: 'pending', certificate: record }
+        }
+        const result = await signReserved(record, req.requester, req.protocol, req.requestId)
+        outcome = 'issued'
+        return result
+      } catch (e) {
+        if (e instanceof IssuanceError && e.kind !== 'backendUnavailable') outcome = 'denied'
+        throw e
+      } finally {
+        deps.metrics?.observeIssuance(outcome, profileName, req.protocol, (performance.now() - started) / 1000)
+      }
+    },
+
+    /** An administrator approves a pending request: it is signed now. */
+    async approve(id: string, actor: string, requestId?: string) {
+      const existing = await store.certificates.getById(id)
+      if (!existing) throw new IssuanceError('notFound', `request ${id} does not exist`)
+      const record = await store.certificates.decide(id, 'reserved', actor, {
+        action: AuditAction.approved,
+        actor,
+        protocol: 'admin',
+        requestId,
+      })
+      if (!record) throw new IssuanceError('conflict', `request ${id} is ${existing.status}, not pending`)
+      return signReserved(record, actor, existing.protocol, requestId)
+    },
+
+    async reject(id: string, actor: string, reason: string, requestId?: string): Promise<CertificateRecord> {
+      const existing = await store.certificates.getById(id)
+      if (!existing) throw new IssuanceError('notFound', `request ${id} does not exist`)
+      const record = await store.certificates.decide(
+        id,
+        'rejected',
+        actor,
+        { action: AuditAction.rejected, actor, protocol: 'admin', requestId, detail: { reason } },
+        reason,
+      )
+      if (!record) throw new IssuanceError('conflict', `request ${id} is ${existing.status}, not pending`)
+      return record
+    },
+
+    /** Revokes through the one revocation path: inventory first (OCSP/CRL read it), then the CA backend. */
+    async revoke(input: RevokeInput): Promise<CertificateRecord> {
+      if (!requestableReasons.has(input.reason)) {
+        throw new IssuanceError('badRequest', `revocation reason ${input.reason} cannot be requested`)
+      }
+      const existing = input.serial
+        ? await store.certificates.getBySerial(input.serial)
+        : await store.certificates.getById(input.id ?? '')
+      if (!existing) throw new IssuanceError('notFound', 'certificate not found')
+      if (existing.status === 'revoked') throw new IssuanceError('alreadyRevoked', 'certificate is already revoked')
+      const at = now()
+      const revoked = await store.certificates.revoke(existing.id, input.reason, at, {
+        action: AuditAction.revoked,
+        actor: input.actor,
+        protocol: input.protocol,
+        requestId: input.requestId,
+        detail: { reason: input.reason },
+      })
+      if (!revoked) {
+        const again = await store.certificates.getById(existing.id)
+        if (again?.status === 'revoked') throw new IssuanceError('alreadyRevoked', 'certificate is already revoked')
+        throw new IssuanceError('conflict', `certificate is ${again?.status ?? existing.status}, not valid`)
+      }
+      try {
+        await backendOf(revoked.backendId).revoke({ serial: revoked.serial, reason: input.reason, revokedAt: at })
+      } catch (e) {
+        logger.error({ err: e, serial: revoked.serial }, 'CA backend revocation failed; inventory is revoked')
+        await store.audit.append({
+          action: AuditAction.revokeBackendFailed,
+          actor: input.actor,
+          protocol: input.protocol,
+          certificateId: revoked.id,
+          serial: revoked.serial,
+          detail: { error: (e as Error).message },
+        })
+      }
+      return revoked
+    },
+
+    /**
+     * Completes or voids reservations left without a result (a crash between reservation and record).
+     * Backends that can recover an interrupted sign (idempotency) complete it; otherwise no certificate
+     * left the process, and the reservation is voided.
+     */
+    async reconcile(olderThanSeconds = deps.config.reconcileAfterSeconds): Promise<{ completed: number; voided: number }> {
+      let completed = 0
+      let voided = 0
+      for (const record of await store.certificates.staleReservations(olderThanSeconds)) {
+        const backend = backends.get(record.backendId)
+        const recovered = backend && canRecover(backend) ? await backend.recover(signRequestFromRecord(record)) : undefined
+        if (recovered) {
+          const cert = new x509.X509Certificate(recovered.certificateDer)
+          await store.certificates.complete(
+            record.id,
+            {
+              der: recovered.certificateDer,
+              notBefore: cert.notBefore,
+              notAfter: cert.notAfter,
+              fingerprintSha256: fingerprint(recovered.certificateDer),
+            },
+            { action: AuditAction.issued, actor: 'reconciler', protocol: record.protocol, detail: { recovered: true } },
+          )
+          completed++
+        } else {
+          const done = await store.certificates.fail(record.id, 'signing was interrupted; no certificate was issued', {
+            action: AuditAction.voided,
+            actor: 'reconciler',
+            protocol: record.protocol,
+          })
+          if (done) voided++
+        }
+      }
+      if (completed || voided) logger.warn({ completed, voided }, 'reconciled interrupted issuances')
+      return { completed, voided }
+    },
+  }
+}
+
+export type IssuanceService = ReturnType<typeof createIssuanceService>
+export type { IssueOutcome, IssueRequest, Protocol, RevokeInput }

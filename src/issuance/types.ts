@@ -1,0 +1,36 @@
+// What protocols hand to the issuance service, and what they get back.
+import type { Identifier, ParsedCsr } from '../pki/csr.js'
+import type { Der } from '../pki/pem.js'
+import type { CertificateRecord } from '../store/index.js'
+
+export type Protocol = 'acme' | 'est' | 'scep' | 'admin' | 'cli' | 'system'
+
+export interface IssueRequest {
+  /** Parsed and signature-checked by src/pki/csr parseCsr. */
+  csr: ParsedCsr
+  /** Profile name; default "default". */
+  profile?: string | undefined
+  protocol: Protocol
+  /** Who asked: ACME account URL, EST user or client certificate, admin API key name. */
+  requester: string
+  /** Identifiers the protocol validated itself (ACME); otherwise the CSR's SANs are checked by policy. */
+  identifiers?: Identifier[] | undefined
+  notBefore?: Date | undefined
+  notAfter?: Date | undefined
+  requestId?: string | undefined
+}
+
+export type IssueOutcome =
+  | { status: 'issued'; certificate: CertificateRecord; certificateDer: Der; chainDer: Der[] }
+  | { status: 'pending'; certificate: CertificateRecord }
+
+export interface RevokeInput {
+  /** Inventory id or serial (normalized hex); one of them. */
+  id?: string | undefined
+  serial?: string | undefined
+  /** RFC 5280 CRLReason code. */
+  reason: number
+  actor: string
+  protocol: Protocol
+  requestId?: string | undefined
+}

@@ -1,0 +1,282 @@
+// The certificate inventory: one row per request, from write-ahead reservation to issued and revoked.
+import type postgres from 'postgres'
+import type { Identifier } from '../pki/csr.js'
+import type { Der } from '../pki/pem.js'
+import { auditValues, type AuditEntry } from './audit.js'
+import type { Sql } from './database.js'
+
+/**
+ * pending: held for approval · reserved: serial taken, CA signing (write-ahead) · valid: issued ·
+ * revoked · failed: the CA refused or signing was interrupted (voided) · rejected: approval denied.
+ * "expired" is not stored: it is a valid certificate past notAfter.
+ */
+export type CertificateStatus = 'pending' | 'reserved' | 'valid' | 'revoked' | 'failed' | 'rejected'
+
+export interface CertificateRecord {
+  id: string
+  serial: string
+  status: CertificateStatus
+  profile: string
+  backendId: string
+  protocol: string
+  requester: string
+  subject: string
+  sans: Identifier[]
+  csrDer: Der | null
+  /** What the issuance service decided to sign; opaque to the store. */
+  plan: Record<string, unknown>
+  notBefore: Date | null
+  notAfter: Date | null
+  der: Der | null
+  fingerprintSha256: string | null
+  createdAt: Date
+  updatedAt: Date
+  issuedAt: Date | null
+  revokedAt: Date | null
+  revocationReason: number | null
+  failure: string | null
+  decidedBy: string | null
+}
+
+export interface NewReservation {
+  serial: string
+  status: 'pending' | 'reserved'
+  profile: string
+  backendId: string
+  protocol: string
+  requester: string
+  subject: string
+  sans: Identifier[]
+  csrDer: Der | null
+  plan: Record<string, unknown>
+  notBefore: Date
+  notAfter: Date
+}
+
+export interface IssuedCertificate {
+  der: Der
+  notBefore: Date
+  notAfter: Date
+  fingerprintSha256: string
+}
+
+export interface CertificateFilter {
+  /** A stored status, or 'expired' (valid and past notAfter); 'valid' then means unexpired. */
+  status?: CertificateStatus | 'expired' | undefined
+  expiringBefore?: Date | undefined
+  sanContains?: string | undefined
+  profile?: string | undefined
+  /** Only rows with id below this (keyset cursor, newest first). */
+  beforeId?: string | undefined
+  limit: number
+}
+
+interface CertificateRow {
+  id: string
+  serial: string
+  status: CertificateStatus
+  profile: string
+  backend_id: string
+  protocol: string
+  requester: string
+  subject: string
+  sans: Identifier[]
+  csr_der: Buffer | null
+  plan: Record<string, unknown>
+  not_before: Date | null
+  not_after: Date | null
+  der: Buffer | null
+  fingerprint_sha256: string | null
+  created_at: Date
+  updated_at: Date
+  issued_at: Date | null
+  revoked_at: Date | null
+  revocation_reason: number | null
+  failure: string | null
+  decided_by: string | null
+}
+
+const bytes = (b: Buffer | null): Der | null => (b ? new Uint8Array(b) : null)
+
+const fromRow = (r: CertificateRow): CertificateRecord => ({
+  id: r.id,
+  serial: r.serial,
+  status: r.status,
+  profile: r.profile,
+  backendId: r.backend_id,
+  protocol: r.protocol,
+  requester: r.requester,
+  subject: r.subject,
+  sans: r.sans,
+  csrDer: bytes(r.csr_der),
+  plan: r.plan,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  der: bytes(r.der),
+  fingerprintSha256: r.fingerprint_sha256,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  issuedAt: r.issued_at,
+  revokedAt: r.revoked_at,
+  revocationReason: r.revocation_reason,
+  failure: r.failure,
+  decidedBy: r.decided_by,
+})
+
+const columns = (sql: Sql) => sql`
+  c.id::text, c.serial, c.status, c.profile, c.backend_id, c.protocol, c.requester, c.subject, c.sans, c.csr_der,
+  c.plan, c.not_before, c.not_after, c.der, c.fingerprint_sha256, c.created_at, c.updated_at, c.issued_at,
+  c.revoked_at, c.revocation_reason, c.failure, c.decided_by`
+
+const json = (sql: Sql, v: unknown) => sql.json(v as postgres.JSONValue)
+const buf = (b: Uint8Array | null) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : null)
+
+/** Inserts an audit event in the same statement as the row change it describes (one round trip, atomic). */
+const withAudit = (sql: Sql, change: postgres.PendingQuery<postgres.Row[]>, audit: AuditEntry) => {
+  const v = auditValues(audit)
+  return sql<CertificateRow[]>`
+    with c as (${change}),
+    a as (
+      insert into audit_events (action, actor, protocol, certificate_id, serial, request_id, detail)
+      select ${v.action}, ${v.actor}, ${v.protocol}, c.id, c.serial, ${v.request_id}, ${json(sql, v.detail)} from c
+    )
+    select ${columns(sql)} from c`
+}
+
+export function certificateStore(sql: Sql) {
+  return {
+    /** Write-ahead: records serial and request before any CA is asked to sign. */
+    async reserve(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {
+      const insert = sql`
+        insert into certificates
+          (serial, status, profile, backend_id, protocol, requester, subject, sans, csr_der, plan, not_before, not_after)
+        values (${r.serial}, ${r.status}, ${r.profile}, ${r.backendId}, ${r.protocol}, ${r.requester}, ${r.subject},
+                ${json(sql, r.sans)}, ${buf(r.csrDer)}, ${json(sql, r.plan)}, ${r.notBefore}, ${r.notAfter})
+        returning *`
+      const rows = audit ? await withAudit(sql, insert, audit) : await sql<CertificateRow[]>`
+        with c as (${insert}) select ${columns(sql)} from c`
+      return fromRow(rows[0]!)
+    },
+
+    /**
+     * Records the signed certificate. Applies to any row without a certificate yet — even one the reconciler
+     * voided meanwhile — because a signed certificate must never be missing from the inventory.
+     */
+    async complete(id: string, issued: IssuedCertificate, audit: AuditEntry): Promise<CertificateRecord> {
+      const rows = await withAudit(
+        sql,
+        sql`
+          update certificates set status = 'valid', der = ${buf(issued.der)}, not_before = ${issued.notBefore},
+            not_after = ${issued.notAfter}, fingerprint_sha256 = ${issued.fingerprintSha256}, issued_at = now(),
+            updated_at = now(), failure = null
+          where id = ${id} and der is null
+          returning *`,
+        audit,
+      )
+      if (!rows[0]) throw new Error(`certificate ${id} already holds a certificate`)
+      return fromRow(rows[0])
+    },
+
+    /** Marks a reservation failed (CA error, or voided by the reconciler). Only rows still awaiting a result. */
+    async fail(id: string, failure: string, audit: AuditEntry): Promise<CertificateRecord | undefined> {
+      const rows = await withAudit(
+        sql,
+        sql`
+          update certificates set status = 'failed', failure = ${failure}, updated_at = now()
+          where id = ${id} and status in ('reserved', 'pending') and der is null
+          returning *`,
+        audit,
+      )
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    /** pending → reserved (approved) or rejected; undefined when the row is not pending. */
+    async decide(
+      id: string,
+      decision: 'reserved' | 'rejected',
+      by: string,
+      audit: AuditEntry,
+      failure?: string,
+    ): Promise<CertificateRecord | undefined> {
+      const rows = await withAudit(
+        sql,
+        sql`
+          update certificates set status = ${decision}, decided_by = ${by}, failure = ${failure ?? null},
+            updated_at = now()
+          where id = ${id} and status = 'pending'
+          returning *`,
+        audit,
+      )
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    /** valid → revoked; undefined when the row is not valid (callers look it up to say why). */
+    async revoke(id: string, reason: number, at: Date, audit: AuditEntry): Promise<CertificateRecord | undefined> {
+      const rows = await withAudit(
+        sql,
+        sql`
+          update certificates set status = 'revoked', revoked_at = ${at}, revocation_reason = ${reason},
+            updated_at = now()
+          where id = ${id} and status = 'valid'
+          returning *`,
+        audit,
+      )
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    async getById(id: string): Promise<CertificateRecord | undefined> {
+      if (!/^\d{1,18}$/.test(id)) return undefined
+      const rows = await sql<CertificateRow[]>`select ${columns(sql)} from certificates c where c.id = ${id}`
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    async getBySerial(serial: string): Promise<CertificateRecord | undefined> {
+      const rows = await sql<CertificateRow[]>`select ${columns(sql)} from certificates c where c.serial = ${serial}`
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    async list(f: CertificateFilter): Promise<CertificateRecord[]> {
+      const status =
+        f.status === 'expired'
+          ? sql`and c.status = 'valid' and c.not_after <= now()`
+          : f.status === 'valid'
+            ? sql`and c.status = 'valid' and c.not_after > now()`
+            : f.status
+              ? sql`and c.status = ${f.status}`
+              : sql``
+      const rows = await sql<CertificateRow[]>`
+        select ${columns(sql)} from certificates c
+        where true ${status}
+          ${f.expiringBefore ? sql`and c.not_after < ${f.expiringBefore}` : sql``}
+          ${f.profile ? sql`and c.profile = ${f.profile}` : sql``}
+          ${
+            f.sanContains
+              ? sql`and exists (select 1 from jsonb_array_elements(c.sans) s
+                                where strpos(lower(s->>'value'), lower(${f.sanContains})) > 0)`
+              : sql``
+          }
+          ${f.beforeId ? sql`and c.id < ${f.beforeId}` : sql``}
+        order by c.id desc
+        limit ${f.limit}`
+      return rows.map(fromRow)
+    },
+
+    /** Reservations left without a result for longer than `olderThanSeconds` (a crash while signing). */
+    async staleReservations(olderThanSeconds: number): Promise<CertificateRecord[]> {
+      const rows = await sql<CertificateRow[]>`
+        select ${columns(sql)} from certificates c
+        where c.status = 'reserved' and c.updated_at < now() - make_interval(secs => ${olderThanSeconds})
+        order by c.id limit 1000`
+      return rows.map(fromRow)
+    },
+
+    async countByStatus(): Promise<Record<string, number>> {
+      const rows = await sql<{ status: string; n: number }[]>`
+        select case when status = 'valid' and not_after <= now() then 'expired' else status end as status,
+               count(*)::int as n
+        from certificates group by 1`
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+    },
+  }
+}
+export type CertificateStore = ReturnType<typeof certificateStore>
