@@ -1,7 +1,7 @@
 // The one issuance path: policy → write-ahead reservation → CA backend → inventory → audit.
 // Every protocol and the admin API call this; nothing else signs certificates.
 import { createHash } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import { x509 } from '../pki/x509.js'
 import type { Logger } from 'pino'
 import { AuditAction } from '../audit/events.js'
 import type { CaBackend, SignRequest, SignResult } from '../ca/backend.js'
@@ -12,7 +12,7 @@ import { IssuanceError } from '../errors.js'
 import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
 import { requestableReasons } from '../pki/revocation-reason.js'
-import { newSerial } from '../pki/serial.js'
+import { newSerial, normalizeSerial } from '../pki/serial.js'
 import { compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
 import type { CertificateRecord, Store } from '../store/index.js'
 import type { IssueOutcome, IssueRequest, Protocol, RevokeInput } from './types.js'
@@ -149,6 +149,28 @@ export function createIssuanceService(deps: IssuanceDeps) {
     /** CA chain (issuing first) that signs for a profile. */
     async chainFor(profile = 'default'): Promise<Der[]> {
       return backendOf(profileOf(profile).config.backend).chain()
+    },
+
+    /** CA chain of one backend, or undefined when no such backend is configured. */
+    async chainForBackend(id: string): Promise<Der[] | undefined> {
+      return backends.get(id)?.chain()
+    },
+
+    /** Looks a certificate up by inventory id (short decimal) or serial (hex, colons allowed). */
+    async find(ref: string): Promise<CertificateRecord> {
+      let found: CertificateRecord | undefined
+      if (/^\d{1,18}$/.test(ref)) found = await store.certificates.getById(ref)
+      if (!found) {
+        let serial: string | undefined
+        try {
+          serial = normalizeSerial(ref)
+        } catch {
+          serial = undefined
+        }
+        if (serial) found = await store.certificates.getBySerial(serial)
+      }
+      if (!found) throw new IssuanceError('notFound', `certificate ${ref} not found`)
+      return found
     },
 
     async issue(req: IssueRequest): Promise<IssueOutcome> {

@@ -1,6 +1,5 @@
 // RFC 2986 PKCS#10 certification requests: parse, verify the self-signature, and describe the key.
-import { webcrypto } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import { x509 } from './x509.js'
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
 import { RSAPublicKey } from '@peculiar/asn1-rsa'
@@ -8,8 +7,6 @@ import { ECParameters } from '@peculiar/asn1-ecc'
 import { id_pkcs9_at_challengePassword } from '@peculiar/asn1-pkcs9'
 import { IssuanceError } from '../errors.js'
 import { fromPem, isPem, type Der } from './pem.js'
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
 export type IdentifierType = 'dns' | 'ip' | 'email' | 'uri'
 export interface Identifier {

@@ -1,6 +1,6 @@
 // Pure policy decision: request + profile → what may be signed, or IssuanceError('policyDenied').
 import { isIP } from 'node:net'
-import * as x509 from '@peculiar/x509'
+import { x509 } from '../pki/x509.js'
 import { extKeyUsageOids, type KeyUsageName, type ProfileConfig } from '../config/schema.js'
 import { IssuanceError } from '../errors.js'
 import type { Identifier, KeyInfo, ParsedCsr } from '../pki/csr.js'

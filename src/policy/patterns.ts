@@ -63,10 +63,13 @@ export function compilePatterns(allow: ProfileConfig['allow']): CompiledPatterns
 
 const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
 
-/** RFC 1034 §3.5 preferred syntax (LDH labels), allowing one leading `*` label (RFC 6125 wildcard). */
+/**
+ * RFC 1034 §3.5 preferred syntax (LDH labels), allowing one leading `*` label (RFC 6125 wildcard) above at
+ * least one more label. Single-label names (intranet hosts) are syntactically fine; profiles decide.
+ */
 export function isDnsName(name: string): boolean {
   if (name.length === 0 || name.length > 253) return false
   const labels = name.split('.')
-  if (labels.length < 2 && name !== 'localhost') return false
+  if (labels[0] === '*' && labels.length < 2) return false
   return labels.every((l, i) => (i === 0 && l === '*') || label.test(l))
 }

@@ -3,12 +3,11 @@
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import * as x509 from '@peculiar/x509'
+import { x509 } from '../../pki/x509.js'
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
 import type { BackendConfig, CaKeyAlgorithm, KeyUsageName } from '../../config/schema.js'
 import { fromPemAll, toPem, type Der } from '../../pki/pem.js'
-import '../../pki/csr.js' // installs the WebCrypto provider for @peculiar/x509
 import type { CaBackend, RevokeRequest, SignRequest, SignResult } from '../backend.js'
 import {
   algorithmOfKey,

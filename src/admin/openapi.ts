@@ -1,0 +1,245 @@
+// OpenAPI 3.1 description of the admin API (served at /api/v1/openapi.json).
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+})
+const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } })
+const page = (item: string) => ({
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } },
+})
+const limitParam = { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }
+const cursorParam = {
+  name: 'cursor',
+  in: 'query',
+  description: 'nextCursor of the previous page',
+  schema: { type: 'string' },
+}
+const refParam = {
+  name: 'ref',
+  in: 'path',
+  required: true,
+  description: 'Inventory id (decimal) or serial number (hex, colons allowed)',
+  schema: { type: 'string' },
+}
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } }
+const common = {
+  '400': problemResponse('Malformed request, CSR or unknown profile'),
+  '401': problemResponse('Missing or invalid API key'),
+}
+
+export function openApiDocument(publicUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'enroll admin API',
+      version: '1',
+      description: 'Inventory, approval, revocation and audit of the certificate enrollment server.',
+    },
+    servers: [{ url: `${publicUrl}/api/v1` }],
+    security: [{ apiKey: [] }],
+    paths: {
+      '/certificates': {
+        get: {
+          summary: 'List certificates, newest first',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: { enum: ['pending', 'reserved', 'valid', 'expired', 'revoked', 'failed', 'rejected'] },
+            },
+            { name: 'expiring-before', in: 'query', schema: { type: 'string', format: 'date-time' } },
+            { name: 'san', in: 'query', description: 'substring of any SAN value', schema: { type: 'string' } },
+            { name: 'profile', in: 'query', schema: { type: 'string' } },
+            limitParam,
+            cursorParam,
+          ],
+          responses: { '200': json(page('CertificateSummary'), 'One page of certificates'), ...common },
+        },
+        post: {
+          summary: 'Issue a certificate from a CSR through the issuance service',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['csr'],
+                  properties: {
+                    csr: { type: 'string', description: 'PKCS#10 request, PEM or base64 DER' },
+                    profile: { type: 'string', default: 'default' },
+                    notAfter: { type: 'string', format: 'date-time' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': json(ref('Certificate'), 'Issued'),
+            '202': json(ref('CertificateSummary'), 'Held for approval'),
+            ...common,
+            '403': problemResponse('Denied by the profile policy'),
+            '413': problemResponse('Body too large'),
+            '503': problemResponse('CA backend unavailable'),
+          },
+        },
+      },
+      '/certificates/{ref}': {
+        get: {
+          summary: 'One certificate with PEM and parsed fields',
+          parameters: [refParam],
+          responses: { '200': json(ref('Certificate'), 'The certificate'), ...common, '404': problemResponse('Not found') },
+        },
+      },
+      '/certificates/{ref}/revoke': {
+        post: {
+          summary: 'Revoke a certificate (RFC 5280 reason)',
+          parameters: [refParam],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    reason: {
+                      description: 'CRLReason name or code; certificateHold and removeFromCRL are refused',
+                      oneOf: [{ type: 'string' }, { type: 'integer' }],
+                      default: 'unspecified',
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': json(ref('CertificateSummary'), 'Revoked'),
+            ...common,
+            '404': problemResponse('Not found'),
+            '409': problemResponse('Already revoked, or not issued'),
+          },
+        },
+      },
+      '/requests': {
+        get: {
+          summary: 'Requests awaiting approval',
+          parameters: [{ name: 'profile', in: 'query', schema: { type: 'string' } }, limitParam, cursorParam],
+          responses: { '200': json(page('CertificateSummary'), 'One page of pending requests'), ...common },
+        },
+      },
+      '/requests/{id}/approve': {
+        post: {
+          summary: 'Approve a pending request; it is signed at once',
+          parameters: [idParam],
+          responses: {
+            '200': json(ref('Certificate'), 'Issued'),
+            ...common,
+            '404': problemResponse('Not found'),
+            '409': problemResponse('Not pending'),
+          },
+        },
+      },
+      '/requests/{id}/reject': {
+        post: {
+          summary: 'Reject a pending request',
+          parameters: [idParam],
+          requestBody: {
+            content: {
+              'application/json': { schema: { type: 'object', properties: { reason: { type: 'string' } } } },
+            },
+          },
+          responses: {
+            '200': json(ref('CertificateSummary'), 'Rejected'),
+            ...common,
+            '404': problemResponse('Not found'),
+            '409': problemResponse('Not pending'),
+          },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'Audit events, newest first',
+          parameters: [
+            { name: 'serial', in: 'query', schema: { type: 'string' } },
+            { name: 'action', in: 'query', schema: { type: 'string' } },
+            limitParam,
+            cursorParam,
+          ],
+          responses: { '200': json(page('AuditEvent'), 'One page of events'), ...common },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Admin API key' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          description: 'RFC 9457 problem details',
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+          },
+        },
+        Identifier: {
+          type: 'object',
+          required: ['type', 'value'],
+          properties: { type: { enum: ['dns', 'ip', 'email', 'uri'] }, value: { type: 'string' } },
+        },
+        CertificateSummary: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            serial: { type: 'string', description: 'lowercase hex' },
+            status: { enum: ['pending', 'reserved', 'valid', 'expired', 'revoked', 'failed', 'rejected'] },
+            profile: { type: 'string' },
+            backend: { type: 'string' },
+            protocol: { type: 'string' },
+            requester: { type: 'string' },
+            subject: { type: 'string' },
+            sans: { type: 'array', items: ref('Identifier') },
+            notBefore: { type: ['string', 'null'], format: 'date-time' },
+            notAfter: { type: ['string', 'null'], format: 'date-time' },
+            fingerprintSha256: { type: ['string', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            issuedAt: { type: ['string', 'null'], format: 'date-time' },
+            revokedAt: { type: ['string', 'null'], format: 'date-time' },
+            revocationReason: { type: ['string', 'integer', 'null'] },
+            failure: { type: ['string', 'null'] },
+            decidedBy: { type: ['string', 'null'] },
+          },
+        },
+        Certificate: {
+          allOf: [
+            ref('CertificateSummary'),
+            {
+              type: 'object',
+              properties: {
+                pem: { type: ['string', 'null'] },
+                chainPem: { type: 'string', description: 'issuer chain (on issue and approve)' },
+                parsed: { type: ['object', 'null'] },
+              },
+            },
+          ],
+        },
+        AuditEvent: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            at: { type: 'string', format: 'date-time' },
+            action: { type: 'string' },
+            actor: { type: 'string' },
+            protocol: { type: ['string', 'null'] },
+            certificateId: { type: ['string', 'null'] },
+            serial: { type: ['string', 'null'] },
+            requestId: { type: ['string', 'null'] },
+            detail: { type: 'object' },
+          },
+        },
+      },
+    },
+  }
+}

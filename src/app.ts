@@ -1,0 +1,74 @@
+// Composition only: mounts the protocols, the admin API and the operational endpoints on two listeners.
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import type { Logger } from 'pino'
+import { adminApp } from './admin/routes.js'
+import type { ApiKey } from './admin/auth.js'
+import type { BackendRegistry } from './ca/registry.js'
+import type { Config } from './config/schema.js'
+import { caDownloadApp } from './http/ca-download.js'
+import { accessLog, internalError, limitBody, type AppEnv } from './http/middleware.js'
+import type { IssuanceService } from './issuance/service.js'
+import type { Metrics } from './metrics.js'
+import type { Store } from './store/index.js'
+
+export interface AppDeps {
+  config: Config
+  store: Store
+  backends: BackendRegistry
+  issuance: IssuanceService
+  logger: Logger
+  metrics: Metrics
+  apiKeys: ApiKey[]
+}
+
+/** Middleware and operational routes both listeners share. */
+function base(listener: 'https' | 'http', deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  app.use('*', requestId({ headerName: 'X-Request-Id' }))
+  app.use('*', accessLog(listener, deps.logger, deps.metrics))
+  app.use('*', limitBody(deps.config.bodyLimitBytes))
+  app.onError((err, c) => internalError(c, deps.logger, err))
+  app.notFound((c) =>
+    c.json({ type: 'about:blank', title: 'Not Found', status: 404, detail: `${c.req.path} is not served here` }, 404, {
+      'Content-Type': 'application/problem+json',
+    }),
+  )
+  /** Liveness: the process answers. */
+  app.get('/health', (c) => c.json({ status: 'ok' }))
+  /** Readiness: the store answers and every CA backend can sign. */
+  app.get('/ready', async (c) => {
+    const [store, ...backends] = await Promise.all([
+      deps.store.ping(),
+      ...deps.backends.all().map((b) => b.ready().catch(() => false)),
+    ])
+    const checks = {
+      store: store ? 'ok' : 'unavailable',
+      backends: Object.fromEntries(deps.backends.all().map((b, i) => [b.id, backends[i] ? 'ok' : 'unavailable'])),
+    }
+    const ok = store && backends.every(Boolean)
+    return c.json({ status: ok ? 'ready' : 'unavailable', checks }, ok ? 200 : 503)
+  })
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }),
+  )
+  return app
+}
+
+export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppEnv> } {
+  const https = base('https', deps)
+  https.route(
+    '/api/v1',
+    adminApp({
+      store: deps.store,
+      issuance: deps.issuance,
+      apiKeys: deps.apiKeys,
+      publicUrl: deps.config.publicUrl,
+      logger: deps.logger,
+    }),
+  )
+
+  const http = base('http', deps)
+  http.route('/.well-known/pki', caDownloadApp(deps.issuance))
+  return { https, http }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// The `enroll` command line: serve, ca init, certs list/show/revoke, audit tail.
+import { userInfo } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Command, Option } from 'commander'
+import { toAuditResource, toCertificateResource, toCertificateSummary } from '../admin/resources.js'
+import { ConfigError, loadConfig } from '../config/load.js'
+import { IssuanceError } from '../errors.js'
+import { createLogger } from '../logging.js'
+import { serve } from '../main.js'
+import { parseReason } from '../pki/revocation-reason.js'
+import { openCore, StartupError, type Core } from '../server.js'
+import { StoreUnavailableError } from '../store/index.js'
+
+const program = new Command('enroll')
+  .description('Certificate enrollment server: ACME, EST, SCEP, OCSP and CRL over one issuance service')
+  .option('-c, --config <file>', 'config file (YAML or JSON); also ENROLL_CONFIG')
+
+const configPath = () => program.opts<{ config?: string }>().config
+
+/** Runs a command against the store and CA without serving. */
+async function withCore<T>(fn: (core: Core) => Promise<T>, createCa = false): Promise<T> {
+  const config = loadConfig({ configPath: configPath() })
+  const core = await openCore(config, createLogger('warn'), { createCa })
+  try {
+    return await fn(core)
+  } finally {
+    await core.store.close()
+  }
+}
+
+const actor = () => `cli:${userInfo().username}`
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+
+program
+  .command('serve')
+  .description('run the HTTPS and HTTP listeners (default command of `npm start`)')
+  .action(async () => serve(configPath()))
+
+const ca = program.command('ca').description('certificate authorities')
+ca.command('init')
+  .description('generate the embedded CA in the data directory if it does not exist yet')
+  .action(() =>
+    withCore(async (core) => {
+      for (const b of core.backends.all()) {
+        const [issuing] = await b.chain()
+        const state = core.backends.generated.includes(b.id) ? 'generated' : 'exists'
+        process.stdout.write(`${b.id} (${b.kind}): ${state}, issuing CA ${issuing ? issuing.byteLength : 0} bytes DER\n`)
+      }
+    }, true),
+  )
+
+const certs = program.command('certs').description('the certificate inventory')
+certs
+  .command('list')
+  .description('list certificates, newest first')
+  .addOption(new Option('--status <status>').choices(['pending', 'reserved', 'valid', 'expired', 'revoked', 'failed', 'rejected']))
+  .option('--profile <name>')
+  .option('--san <text>', 'SAN value contains')
+  .option('--expiring-before <iso-date>')
+  .option('--limit <n>', 'at most n rows', '50')
+  .option('--json', 'JSON output')
+  .action((o: { status?: 'valid'; profile?: string; san?: string; expiringBefore?: string; limit: string; json?: boolean }) =>
+    withCore(async ({ store }) => {
+      const expiring = o.expiringBefore ? new Date(o.expiringBefore) : undefined
+      if (expiring && Number.isNaN(expiring.getTime())) throw new IssuanceError('badRequest', '--expiring-before is not a date')
+      const rows = await store.certificates.list({
+        status: o.status,
+        profile: o.profile,
+        sanContains: o.san,
+        expiringBefore: expiring,
+        limit: Math.min(Math.max(Number(o.limit) || 50, 1), 10_000),
+      })
+      if (o.json) {
+        print(rows.map(toCertificateSummary))
+        return
+      }
+      for (const r of rows.map(toCertificateSummary)) {
+        const names = r.sans.map((s) => s.value).join(',') || r.subject
+        process.stdout.write(`${r.id}\t${r.serial}\t${r.status}\t${r.notAfter ?? '-'}\t${r.profile}\t${names}\n`)
+      }
+    }),
+  )
+certs
+  .command('show <ref>')
+  .description('one certificate by id or serial')
+  .option('--pem', 'print only the PEM')
+  .action((ref: string, o: { pem?: boolean }) =>
+    withCore(async ({ issuance }) => {
+      const resource = toCertificateResource(await issuance.find(ref))
+      if (o.pem) process.stdout.write(resource.pem ?? '')
+      else print(resource)
+    }),
+  )
+certs
+  .command('revoke <ref>')
+  .description('revoke a certificate by id or serial')
+  .option('--reason <reason>', 'RFC 5280 CRLReason name or code', 'unspecified')
+  .action((ref: string, o: { reason: string }) =>
+    withCore(async ({ issuance }) => {
+      const reason = parseReason(o.reason)
+      if (reason === undefined) throw new IssuanceError('badRequest', `--reason ${o.reason} is not an RFC 5280 CRLReason`)
+      const found = await issuance.find(ref)
+      const revoked = await issuance.revoke({ id: found.id, reason, actor: actor(), protocol: 'cli' })
+      process.stdout.write(`revoked ${revoked.serial} (${o.reason}) at ${revoked.revokedAt?.toISOString()}\n`)
+    }),
+  )
+
+program
+  .command('audit')
+  .description('the audit log')
+  .command('tail')
+  .description('print the newest audit events')
+  .option('-n, --lines <n>', 'number of events', '20')
+  .option('-f, --follow', 'keep printing new events')
+  .action((o: { lines: string; follow?: boolean }) =>
+    withCore(async ({ store }) => {
+      const newest = await store.audit.list({ limit: Math.max(Number(o.lines) || 20, 1) })
+      const line = (e: ReturnType<typeof toAuditResource>) =>
+        process.stdout.write(`${JSON.stringify(e)}\n`)
+      for (const e of newest.reverse()) line(toAuditResource(e))
+      let last = newest.at(-1)?.id ?? '0'
+      while (o.follow) {
+        await sleep(1000)
+        const more = await store.audit.list({ afterId: last, limit: 500, order: 'asc' })
+        for (const e of more) line(toAuditResource(e))
+        last = more.at(-1)?.id ?? last
+      }
+    }),
+  )
+
+/** Known failures are one line on stderr, no stack trace. */
+function fail(e: unknown): never {
+  const known =
+    e instanceof ConfigError ||
+    e instanceof StoreUnavailableError ||
+    e instanceof StartupError ||
+    e instanceof IssuanceError ||
+    (e instanceof Error && /^ca: /.test(e.message))
+  const message = e instanceof IssuanceError ? `${e.kind}: ${e.detail}` : e instanceof Error ? e.message : String(e)
+  process.stderr.write(`enroll: ${message}\n`)
+  if (!known && process.env['ENROLL_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`)
+  process.exit(e instanceof ConfigError ? 2 : 1)
+}
+
+program.parseAsync(process.argv).catch(fail)
