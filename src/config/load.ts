@@ -70,9 +70,13 @@ function defaultProfiles(): Record<string, ProfileConfig> {
   }
 }
 
-/** The profile for this server's own TLS certificate; added unless the config defines one. */
-function serverTlsProfile(): ProfileConfig {
+/**
+ * The profile for this server's own TLS certificate; added unless the config defines one. Signed by the
+ * default profile's backend, which need not be called `local`.
+ */
+function serverTlsProfile(backend: string): ProfileConfig {
   return profileSchema.parse({
+    backend,
     description: "This server's own TLS certificate",
     allow: anyIdentifier,
     extKeyUsage: ['serverAuth'],
@@ -113,7 +117,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const profiles = c.profiles ?? defaultProfiles()
   if (!profiles['default']) throw new ConfigError('config: profiles: a profile named "default" is required')
-  profiles['server-tls'] ??= serverTlsProfile()
+  profiles['server-tls'] ??= serverTlsProfile(profiles['default'].backend)
   for (const [name, profile] of Object.entries(profiles)) {
     if (!c.backends[profile.backend]) {
       throw new ConfigError(`config: profiles.${name}.backend: no backend "${profile.backend}" is configured`)
