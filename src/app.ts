@@ -10,7 +10,10 @@ import { caDownloadApp } from './http/ca-download.js'
 import { accessLog, internalError, limitBody, type AppEnv } from './http/middleware.js'
 import type { IssuanceService } from './issuance/service.js'
 import type { Metrics } from './metrics.js'
+import type { Revocation } from './revocation/index.js'
 import type { Store } from './store/index.js'
+import { crlApp } from '../protocols/crl/index.js'
+import { ocspApp } from '../protocols/ocsp/index.js'
 
 export interface AppDeps {
   config: Config
@@ -20,6 +23,7 @@ export interface AppDeps {
   logger: Logger
   metrics: Metrics
   apiKeys: ApiKey[]
+  revocation: Revocation
 }
 
 /** Middleware and operational routes both listeners share. */
@@ -70,5 +74,10 @@ export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppE
 
   const http = base('http', deps)
   http.route('/.well-known/pki', caDownloadApp(deps.issuance))
+  http.route('/.well-known/pki/ocsp', ocspApp({ ocsp: deps.revocation.ocsp, logger: deps.logger }))
+  http.route(
+    '/.well-known/pki',
+    crlApp({ crl: deps.revocation.crl, defaultBackendId: deps.config.profiles['default']!.backend }),
+  )
   return { https, http }
 }

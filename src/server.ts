@@ -12,7 +12,9 @@ import { AuditAction } from './audit/events.js'
 import { openBackends, type BackendRegistry } from './ca/registry.js'
 import type { Config } from './config/schema.js'
 import { createIssuanceService, type IssuanceMetrics, type IssuanceService } from './issuance/service.js'
+import { createEventBus, type EventBus } from './events.js'
 import { createMetrics } from './metrics.js'
+import { createRevocation } from './revocation/index.js'
 import { toPem } from './pki/pem.js'
 import { openStore, type Store } from './store/index.js'
 import { ensureServerCertificate, tlsNames } from './tls/server-cert.js'
@@ -26,6 +28,7 @@ export interface Core {
   store: Store
   backends: BackendRegistry
   issuance: IssuanceService
+  events: EventBus
 }
 
 /** Opens store and CA backends and builds the issuance service (shared by `serve`, the CLI and benchmarks). */
@@ -46,8 +49,9 @@ export async function openCore(
     for (const id of backends.generated) {
       await store.audit.append({ action: AuditAction.caGenerated, actor: 'system', detail: { backend: id } })
     }
-    const issuance = createIssuanceService({ config, store, backends, logger, metrics: options.metrics })
-    return { config, store, backends, issuance }
+    const events = createEventBus()
+    const issuance = createIssuanceService({ config, store, backends, logger, metrics: options.metrics, events })
+    return { config, store, backends, issuance, events }
   } catch (e) {
     await store.close().catch(() => {})
     throw e
@@ -90,6 +94,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const metrics = createMetrics()
   const core = await openCore(config, logger, { createCa: true, metrics })
   const { store, backends, issuance } = core
+  const revocation = createRevocation({ ...core, logger })
   metrics.setCertificateCounter(() => store.certificates.countByStatus())
   const servers: Server[] = []
   let reconcileTimer: NodeJS.Timeout | undefined
@@ -108,6 +113,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           }),
       ),
     )
+    await revocation.stop()
     await store.close()
   }
   try {
@@ -116,7 +122,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const names = tlsNames([config.publicUrl, config.publicHttpUrl], config.tlsNames)
     const tls = await ensureServerCertificate(config.dataDir, names, issuance)
     const { keys, generatedFile } = resolveApiKeys(config)
-    const apps = createApp({ config, store, backends, issuance, logger, metrics, apiKeys: keys })
+    await revocation.start()
+    const apps = createApp({ config, store, backends, issuance, logger, metrics, apiKeys: keys, revocation })
 
     const caPem = (await Promise.all(backends.all().map((b) => b.chain())))
       .flat()

@@ -7,6 +7,7 @@ export const AuditAction = {
   approved: 'request.approved',
   rejected: 'request.rejected',
   revoked: 'certificate.revoked',
+  superseded: 'certificate.superseded',
   revokeBackendFailed: 'certificate.revoke_backend_failed',
   caGenerated: 'ca.generated',
   serverStarted: 'server.started',

@@ -3,6 +3,7 @@
 import type { KeyUsageName } from '../config/schema.js'
 import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
+import type { PkiUrls } from './urls.js'
 
 export interface SignRequest {
   /** Write-ahead record id; backends that support it use it as an idempotency token. */
@@ -51,3 +52,23 @@ export interface CanRecover {
   recover(req: SignRequest): Promise<SignResult | undefined>
 }
 export const canRecover = (b: CaBackend): b is CaBackend & CanRecover => 'recover' in b
+
+/** What a CRL builder needs from a CA that signs its own CRLs (the local CA). */
+export interface CrlSigner {
+  issuerNameDer: Der
+  /** Subject key identifier of the issuing CA, for the CRL's Authority Key Identifier. */
+  keyIdentifier: Der
+  /** AlgorithmIdentifier DER of the signature. */
+  signatureAlgorithmDer: Der
+  /** 0: one CRL; N: partitioned into N shards. */
+  shards: number
+  urls: PkiUrls
+  /** Signs a DER TBSCertList; returns the signatureValue bits (DER Ecdsa-Sig-Value for ECDSA). */
+  sign(tbs: Der): Promise<Der>
+}
+
+/** Optional: the backend signs CRLs with its own key (otherwise the backend's CRL is served). */
+export interface CanSignCrl {
+  crlSigner(): CrlSigner
+}
+export const canSignCrl = (b: CaBackend): b is CaBackend & CanSignCrl => 'crlSigner' in b

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
+import { addEstBasicUser, estConfigProblem } from './est.js'
 import { configSchema, profileSchema, type Config, type ProfileConfig } from './schema.js'
 
 export class ConfigError extends Error {
@@ -23,6 +24,10 @@ export const envOverrides: Record<string, string> = {
   ENROLL_LOG_LEVEL: 'logLevel',
   ENROLL_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   ENROLL_CA_KEY_ALGORITHM: 'backends.local.keyAlgorithm',
+  ENROLL_ACME_DNS_RESOLVER: 'acme.dnsResolver',
+  ENROLL_ACME_HTTP01_PORT: 'acme.http01Port',
+  ENROLL_ACME_TLSALPN01_PORT: 'acme.tlsAlpn01Port',
+  ENROLL_ACME_EXTERNAL_ACCOUNT_REQUIRED: 'acme.externalAccountRequired',
 }
 const numericPaths = new Set(['bodyLimitBytes'])
 
@@ -48,6 +53,8 @@ function applyEnv(raw: Json, env: Env): Map<string, string> {
     keys.push({ name: 'env:ENROLL_ADMIN_API_KEY', key: apiKey })
     origin.set(`admin.apiKeys.${keys.length - 1}.key`, 'ENROLL_ADMIN_API_KEY')
   }
+  const estBasic = env['ENROLL_EST_BASIC']
+  if (estBasic) origin.set(addEstBasicUser(raw, estBasic), 'ENROLL_EST_BASIC')
   return origin
 }
 
@@ -80,6 +87,22 @@ function serverTlsProfile(backend: string): ProfileConfig {
     description: "This server's own TLS certificate",
     allow: anyIdentifier,
     extKeyUsage: ['serverAuth'],
+    exposed: false,
+  })
+}
+
+export const ocspResponderProfileName = (backendId: string) => `ocsp-responder-${backendId}`
+
+/** Delegated OCSP responder certificates (RFC 6960 §4.2.2.2), one profile per CA backend: short-lived. */
+function ocspResponderProfile(backend: string): ProfileConfig {
+  return profileSchema.parse({
+    backend,
+    description: `Delegated OCSP responder certificates for CA backend ${backend}`,
+    allow: { dns: [], ip: [], email: [], uri: [], commonName: ['*'] },
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['OCSPSigning'],
+    validityDays: 4,
+    maxValidityDays: 4,
     exposed: false,
   })
 }
@@ -118,6 +141,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const profiles = c.profiles ?? defaultProfiles()
   if (!profiles['default']) throw new ConfigError('config: profiles: a profile named "default" is required')
   profiles['server-tls'] ??= serverTlsProfile(profiles['default'].backend)
+  for (const id of Object.keys(c.backends)) profiles[ocspResponderProfileName(id)] ??= ocspResponderProfile(id)
   for (const [name, profile] of Object.entries(profiles)) {
     if (!c.backends[profile.backend]) {
       throw new ConfigError(`config: profiles.${name}.backend: no backend "${profile.backend}" is configured`)
@@ -126,6 +150,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
       throw new ConfigError(`config: profiles.${name}.validityDays: exceeds maxValidityDays`)
     }
   }
+  const estProblem = estConfigProblem(c.est, profiles)
+  if (estProblem) throw new ConfigError(estProblem)
   const host = hostname()
   return {
     ...c,

@@ -1,5 +1,7 @@
 // The one configuration schema. Every option is documented here; README's reference is written from it.
 import { z } from 'zod'
+import { acmeSchema } from './acme.js'
+import { estSchema } from './est.js'
 
 /** Key algorithms the embedded CA can generate for its root and issuing keys. */
 export const caKeyAlgorithms = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const
@@ -50,6 +52,11 @@ const localBackend = z
     rootValidityDays: z.number().int().positive().default(3650),
     /** Validity of a generated issuing CA, in days. Default 5 years. */
     issuingValidityDays: z.number().int().positive().default(1825),
+    /**
+     * Partitioned CRLs: 0 (default) publishes one CRL for the CA; N > 0 splits it into N shards, each with a
+     * critical Issuing Distribution Point, and every certificate's CRL DP names its shard (serial mod N).
+     */
+    crlShards: z.number().int().min(0).max(4096).default(0),
   })
   .strict()
 
@@ -59,7 +66,7 @@ export type BackendConfig = z.infer<typeof backendSchema>
 
 const identifierPatterns = z
   .object({
-    /** DNS names allowed: `example.com`, `*.example.com` (one label), `**.example.com` (any depth), `*`, or `re:<regex>`. */
+    /** DNS names allowed: `example.com`, `*.example.com` (one label), `**.example.com` (any depth), `*`, or `re:<regex>` (matched against the whole name). */
     dns: z.array(z.string().min(1)).default([]),
     /** IP addresses allowed, as CIDR blocks (`10.0.0.0/8`, `::1/128`). */
     ip: z.array(z.string().min(1)).default([]),
@@ -170,6 +177,37 @@ export const configSchema = z
       })
       .strict()
       .default({ apiKeys: [] }),
+    /** Revocation: CRL publication and the OCSP responder (RFC 5280 §5, RFC 6960, RFC 5019). */
+    revocation: z
+      .object({
+        crl: z
+          .object({
+            /** nextUpdate − thisUpdate of complete CRLs, in seconds. Regenerated at half of it, and on revocation. */
+            validitySeconds: z.number().int().min(300).default(86_400),
+            /** nextUpdate − thisUpdate of delta CRLs, in seconds. */
+            deltaValiditySeconds: z.number().int().min(60).default(3_600),
+            /** Revocations arriving within this window are published together (debounce), in milliseconds. */
+            debounceMs: z.number().int().min(0).default(1_000),
+          })
+          .strict()
+          .default({ validitySeconds: 86_400, deltaValiditySeconds: 3_600, debounceMs: 1_000 }),
+        ocsp: z
+          .object({
+            /** nextUpdate − thisUpdate of OCSP responses, in seconds; re-signed at half of it. */
+            validitySeconds: z.number().int().min(60).default(86_400),
+            /** Signed responses kept in memory per instance (nonce-less requests). */
+            cacheEntries: z.number().int().min(0).default(100_000),
+            /** How long an `unknown` answer is cached, in seconds (a reserved serial may be issued soon). */
+            unknownCacheSeconds: z.number().int().min(0).default(60),
+          })
+          .strict()
+          .default({ validitySeconds: 86_400, cacheEntries: 100_000, unknownCacheSeconds: 60 }),
+      })
+      .strict()
+      .default({
+        crl: { validitySeconds: 86_400, deltaValiditySeconds: 3_600, debounceMs: 1_000 },
+        ocsp: { validitySeconds: 86_400, cacheEntries: 100_000, unknownCacheSeconds: 60 },
+      }),
     /** CA backends by id. The default is the embedded local CA under id `local`. */
     backends: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/), backendSchema).default({
       local: {
@@ -178,10 +216,15 @@ export const configSchema = z
         commonName: 'Enroll Development CA',
         rootValidityDays: 3650,
         issuingValidityDays: 1825,
+        crlShards: 0,
       },
     }),
     /** Certificate profiles by name. `default` is used when a request names none. */
     profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/), profileSchema).optional(),
+    /** ACME server (RFC 8555): see src/config/acme.ts. */
+    acme: acmeSchema,
+    /** EST server (RFC 7030, RFC 8951): labels, client authentication, users. See src/config/est.ts. */
+    est: estSchema,
   })
   .strict()
 

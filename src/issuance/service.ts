@@ -9,12 +9,15 @@ import { canRecover } from '../ca/backend.js'
 import type { BackendRegistry } from '../ca/registry.js'
 import type { Config } from '../config/schema.js'
 import { IssuanceError } from '../errors.js'
+import type { EventBus } from '../events.js'
 import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
 import { requestableReasons } from '../pki/revocation-reason.js'
 import { newSerial, normalizeSerial } from '../pki/serial.js'
 import { compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
 import type { CertificateRecord, Store } from '../store/index.js'
+import { requireRenewable } from './renewal.js'
+import { requestWithServerKey } from './server-keygen.js'
 import type { IssueOutcome, IssueRequest, Protocol, RevokeInput } from './types.js'
 
 export interface IssuanceMetrics {
@@ -27,6 +30,8 @@ export interface IssuanceDeps {
   backends: BackendRegistry
   logger: Logger
   metrics?: IssuanceMetrics | undefined
+  /** Revocations are announced here (OCSP and CRL caches listen). */
+  events?: EventBus | undefined
   now?: () => Date
 }
 
@@ -38,12 +43,14 @@ interface PlanJson {
   notAfter: string
   keyUsage: Decision['keyUsage']
   extKeyUsage: string[]
+  /** Inventory id of the certificate this one renews (IssueRequest.replaces). */
+  replaces?: string
 }
 
 const b64 = (d: Uint8Array) => Buffer.from(d).toString('base64')
 const unb64 = (s: string): Der => new Uint8Array(Buffer.from(s, 'base64'))
 
-const toPlanJson = (d: Decision, publicKeyDer: Der): PlanJson => ({
+const toPlanJson = (d: Decision, publicKeyDer: Der, replaces?: string): PlanJson => ({
   subjectDer: b64(d.subjectDer),
   publicKeyDer: b64(publicKeyDer),
   sans: d.sans,
@@ -51,6 +58,7 @@ const toPlanJson = (d: Decision, publicKeyDer: Der): PlanJson => ({
   notAfter: d.notAfter.toISOString(),
   keyUsage: d.keyUsage,
   extKeyUsage: d.extKeyUsage,
+  ...(replaces ? { replaces } : {}),
 })
 
 function signRequestFromRecord(record: CertificateRecord): SignRequest {
@@ -133,6 +141,13 @@ export function createIssuanceService(deps: IssuanceDeps) {
       },
       { action: AuditAction.issued, actor, protocol, requestId, detail: { profile: record.profile } },
     )
+    const replaces = (record.plan as unknown as PlanJson).replaces
+    if (replaces) {
+      const audit = { action: AuditAction.superseded, actor, protocol, requestId, detail: { by: done.serial } }
+      if (!(await store.certificates.supersede(replaces, done.id, audit))) {
+        logger.warn({ replaces, serial: done.serial }, 'renewed certificate was no longer valid or already superseded')
+      }
+    }
     return { status: 'issued' as const, certificate: done, certificateDer: signed.certificateDer, chainDer: signed.chainDer }
   }
 
@@ -181,6 +196,11 @@ export function createIssuanceService(deps: IssuanceDeps) {
         const profile = profileOf(profileName)
         const backend = backendOf(profile.config.backend)
         const decision = await capToIssuer(backend, evaluate(req, profile, now()))
+        if (req.replaces) {
+          const old = await store.certificates.getById(req.replaces)
+          if (!old) throw new IssuanceError('notFound', `certificate ${req.replaces} to renew does not exist`)
+          requireRenewable(old, profileName, decision)
+        }
         const pending = profile.config.requireApproval
         const record = await store.certificates.reserve(
           {
@@ -193,7 +213,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
             subject: decision.subject,
             sans: decision.sans,
             csrDer: req.csr.der,
-            plan: toPlanJson(decision, req.csr.publicKeyDer) as unknown as Record<string, unknown>,
+            plan: toPlanJson(decision, req.csr.publicKeyDer, req.replaces) as unknown as Record<string, unknown>,
             notBefore: decision.notBefore,
             notAfter: decision.notAfter,
           },
@@ -219,6 +239,48 @@ export function createIssuanceService(deps: IssuanceDeps) {
         throw e
       } finally {
         deps.metrics?.observeIssuance(outcome, profileName, req.protocol, (performance.now() - started) / 1000)
+      }
+    },
+
+    /**
+     * Server-side key generation (RFC 7030 §4.4): issues for a key the server generates — per profile, see
+     * server-keygen.ts — keeping the request's subject and SANs. Refused for profiles that hold requests for
+     * approval, since the private key would have to be stored until then.
+     */
+    async issueWithServerKey(req: IssueRequest): Promise<IssueOutcome & { status: 'issued'; privateKeyPkcs8: Der }> {
+      const profile = profileOf(req.profile ?? 'default')
+      if (profile.config.requireApproval) {
+        throw new IssuanceError('policyDenied', `profile "${profile.name}" requires approval: server-side key generation is not offered`)
+      }
+      const generated = await requestWithServerKey(req.csr, profile.config.keys)
+      const outcome = await this.issue({ ...req, csr: generated.csr })
+      if (outcome.status !== 'issued') throw new Error('issuance held a request of a profile without approval')
+      return { ...outcome, privateKeyPkcs8: generated.privateKeyPkcs8 }
+    },
+
+    /**
+     * What became of the request a client repeats while it awaits approval (RFC 7030 §4.2.3: the client polls by
+     * sending the same request again): the newest request for exactly this CSR, profile and requester — still
+     * pending, or issued since. Rejected requests answer with policyDenied. Undefined when there is none, it failed,
+     * its certificate is no longer current, or the profile holds nothing for approval.
+     */
+    async heldOutcome(req: { csrDer: Der; profile?: string | undefined; requester: string }): Promise<IssueOutcome | undefined> {
+      const profileName = req.profile ?? 'default'
+      if (!profileOf(profileName).config.requireApproval) return undefined
+      const record = await store.certificates.latestForCsr(req.csrDer, profileName, req.requester)
+      switch (record?.status) {
+        case 'pending':
+        case 'reserved':
+          return { status: 'pending', certificate: record }
+        case 'rejected':
+          throw new IssuanceError('policyDenied', `request ${record.id} was rejected: ${record.failure ?? 'no reason given'}`)
+        case 'valid': {
+          const current = record.der && !record.supersededBy && (record.notAfter?.getTime() ?? 0) > now().getTime()
+          if (!current) return undefined
+          return { status: 'issued', certificate: record, certificateDer: record.der!, chainDer: await backendOf(record.backendId).chain() }
+        }
+        default:
+          return undefined
       }
     },
 
@@ -261,7 +323,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
       if (!existing) throw new IssuanceError('notFound', 'certificate not found')
       if (existing.status === 'revoked') throw new IssuanceError('alreadyRevoked', 'certificate is already revoked')
       const at = now()
-      const revoked = await store.certificates.revoke(existing.id, input.reason, at, {
+      const revoked = await store.certificates.revoke(existing.id, { reason: input.reason, at, invalidityDate: input.invalidityDate }, {
         action: AuditAction.revoked,
         actor: input.actor,
         protocol: input.protocol,
@@ -273,6 +335,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
         if (again?.status === 'revoked') throw new IssuanceError('alreadyRevoked', 'certificate is already revoked')
         throw new IssuanceError('conflict', `certificate is ${again?.status ?? existing.status}, not valid`)
       }
+      deps.events?.emit('revoked', { backendId: revoked.backendId, serial: revoked.serial })
       try {
         await backendOf(revoked.backendId).revoke({ serial: revoked.serial, reason: input.reason, revokedAt: at })
       } catch (e) {

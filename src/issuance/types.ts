@@ -15,6 +15,12 @@ export interface IssueRequest {
   requester: string
   /** Identifiers the protocol validated itself (ACME); otherwise the CSR's SANs are checked by policy. */
   identifiers?: Identifier[] | undefined
+  /**
+   * Inventory id of the certificate this request renews (EST simplereenroll). It must be valid, not superseded, of
+   * the same profile, and name the same subject and SANs as what policy decides now; once the new certificate is
+   * issued (or approved and issued), the old one is marked superseded by it.
+   */
+  replaces?: string | undefined
   notBefore?: Date | undefined
   notAfter?: Date | undefined
   requestId?: string | undefined
@@ -30,6 +36,8 @@ export interface RevokeInput {
   serial?: string | undefined
   /** RFC 5280 CRLReason code. */
   reason: number
+  /** RFC 5280 §5.3.2: when the key is known or suspected to have been compromised. */
+  invalidityDate?: Date | undefined
   actor: string
   protocol: Protocol
   requestId?: string | undefined

@@ -28,5 +28,6 @@ export function parseReason(input: unknown): number | undefined {
   if (typeof input === 'number') return Number.isInteger(input) && reasonName(input) ? input : undefined
   if (typeof input !== 'string') return undefined
   if (/^\d+$/.test(input)) return parseReason(Number(input))
-  return (revocationReasons as Record<string, number>)[input]
+  // Own keys only: `toString` or `__proto__` must not resolve to something inherited from Object.prototype.
+  return Object.hasOwn(revocationReasons, input) ? (revocationReasons as Record<string, number>)[input] : undefined
 }

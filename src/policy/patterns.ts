@@ -7,11 +7,14 @@ type Matcher = (value: string) => boolean
 
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
 
-/** `*` alone: anything; `**` spans characters including dots; `*` spans within one DNS label; `re:` a regex. */
+/**
+ * `*` alone: anything; `**` spans characters including dots; `*` spans within one DNS label; `re:` a regex,
+ * anchored at both ends like the globs (else `re:a\.example\.com` would allow `a.example.com.attacker.net`).
+ */
 function globMatcher(pattern: string, labelAware: boolean): Matcher {
   if (pattern === '*' || pattern === '**') return () => true
   if (pattern.startsWith('re:')) {
-    const re = new RegExp(pattern.slice(3), 'i')
+    const re = new RegExp(`^(?:${pattern.slice(3)})$`, 'i')
     return (v) => re.test(v)
   }
   const body = escape(pattern.toLowerCase())

@@ -77,14 +77,15 @@ export function auditStore(sql: Sql) {
     async list(q: AuditQuery): Promise<AuditEvent[]> {
       const asc = q.order === 'asc'
       const rows = await sql<AuditRow[]>`
-        select id::text, at, action, actor, protocol, certificate_id::text, serial, request_id, detail
-        from audit_events
+        select e.id::text, e.at, e.action, e.actor, e.protocol, e.certificate_id::text, e.serial, e.request_id, e.detail
+        from audit_events e
         where true
-          ${q.afterId ? sql`and id > ${q.afterId}` : sql``}
-          ${q.beforeId ? sql`and id < ${q.beforeId}` : sql``}
-          ${q.serial ? sql`and serial = ${q.serial}` : sql``}
-          ${q.action ? sql`and action = ${q.action}` : sql``}
-        order by id ${asc ? sql`asc` : sql`desc`}
+          ${q.afterId ? sql`and e.id > ${q.afterId}` : sql``}
+          ${q.beforeId ? sql`and e.id < ${q.beforeId}` : sql``}
+          ${q.serial ? sql`and e.serial = ${q.serial}` : sql``}
+          ${q.action ? sql`and e.action = ${q.action}` : sql``}
+        -- Qualified: a bare "id" here would sort by the text output column ('10' < '9').
+        order by e.id ${asc ? sql`asc` : sql`desc`}
         limit ${q.limit}`
       return rows.map(fromRow)
     },

@@ -36,6 +36,9 @@ export interface CertificateRecord {
   revocationReason: number | null
   failure: string | null
   decidedBy: string | null
+  invalidityDate: Date | null
+  /** Id of the certificate that renewed this one (EST simplereenroll), or null. */
+  supersededBy: string | null
 }
 
 export interface NewReservation {
@@ -94,6 +97,8 @@ interface CertificateRow {
   revocation_reason: number | null
   failure: string | null
   decided_by: string | null
+  invalidity_date: Date | null
+  superseded_by: string | null
 }
 
 const bytes = (b: Buffer | null): Der | null => (b ? new Uint8Array(b) : null)
@@ -121,12 +126,15 @@ const fromRow = (r: CertificateRow): CertificateRecord => ({
   revocationReason: r.revocation_reason,
   failure: r.failure,
   decidedBy: r.decided_by,
+  invalidityDate: r.invalidity_date,
+  supersededBy: r.superseded_by,
 })
 
 const columns = (sql: Sql) => sql`
   c.id::text, c.serial, c.status, c.profile, c.backend_id, c.protocol, c.requester, c.subject, c.sans, c.csr_der,
   c.plan, c.not_before, c.not_after, c.der, c.fingerprint_sha256, c.created_at, c.updated_at, c.issued_at,
-  c.revoked_at, c.revocation_reason, c.failure, c.decided_by`
+  c.revoked_at, c.revocation_reason, c.failure, c.decided_by, c.invalidity_date,
+  c.superseded_by::text`
 
 const json = (sql: Sql, v: unknown) => sql.json(v as postgres.JSONValue)
 const buf = (b: Uint8Array | null) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : null)
@@ -210,15 +218,23 @@ export function certificateStore(sql: Sql) {
       return rows[0] ? fromRow(rows[0]) : undefined
     },
 
-    /** valid → revoked; undefined when the row is not valid (callers look it up to say why). */
-    async revoke(id: string, reason: number, at: Date, audit: AuditEntry): Promise<CertificateRecord | undefined> {
+    /**
+     * valid → revoked; undefined when the row is not valid (callers look it up to say why). The same statement
+     * notifies every instance (LISTEN enroll_revoked) so cached OCSP responses and CRLs are refreshed at once.
+     */
+    async revoke(
+      id: string,
+      revocation: { reason: number; at: Date; invalidityDate?: Date | undefined },
+      audit: AuditEntry,
+    ): Promise<CertificateRecord | undefined> {
       const rows = await withAudit(
         sql,
         sql`
-          update certificates set status = 'revoked', revoked_at = ${at}, revocation_reason = ${reason},
+          update certificates set status = 'revoked', revoked_at = ${revocation.at},
+            revocation_reason = ${revocation.reason}, invalidity_date = ${revocation.invalidityDate ?? null},
             updated_at = now()
           where id = ${id} and status = 'valid'
-          returning *`,
+          returning *, pg_notify('enroll_revoked', backend_id || ':' || serial)`,
         audit,
       )
       return rows[0] ? fromRow(rows[0]) : undefined
@@ -227,6 +243,32 @@ export function certificateStore(sql: Sql) {
     async getById(id: string): Promise<CertificateRecord | undefined> {
       if (!/^\d{1,18}$/.test(id)) return undefined
       const rows = await sql<CertificateRow[]>`select ${columns(sql)} from certificates c where c.id = ${id}`
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    /**
+     * Links a valid certificate to the one that renewed it. Undefined when it is not valid or already superseded
+     * (a concurrent renewal won).
+     */
+    async supersede(id: string, by: string, audit: AuditEntry): Promise<CertificateRecord | undefined> {
+      const rows = await withAudit(
+        sql,
+        sql`
+          update certificates set superseded_by = ${by}, updated_at = now()
+          where id = ${id} and status = 'valid' and superseded_by is null
+          returning *`,
+        audit,
+      )
+      return rows[0] ? fromRow(rows[0]) : undefined
+    },
+
+    /** The newest request for exactly this CSR under a profile by a requester (a client repeating a request). */
+    async latestForCsr(csrDer: Uint8Array, profile: string, requester: string): Promise<CertificateRecord | undefined> {
+      const rows = await sql<CertificateRow[]>`
+        select ${columns(sql)} from certificates c
+        where sha256(c.csr_der) = sha256(${buf(csrDer)}) and c.csr_der is not null and c.profile = ${profile}
+          and c.requester = ${requester}
+        order by c.id desc limit 1`
       return rows[0] ? fromRow(rows[0]) : undefined
     },
 

@@ -1,6 +1,9 @@
 // Versioned schema migrations, applied in order at start under an advisory lock (safe with N instances).
 import type { Sql } from './database.js'
 import { inventory } from './migrations/0001-inventory.js'
+import { revocation } from './migrations/0002-revocation.js'
+import { acme } from './migrations/0003-acme.js'
+import { est } from './migrations/0005-est.js'
 
 export interface Migration {
   version: number
@@ -9,7 +12,12 @@ export interface Migration {
 }
 
 /** In version order. Each issue adds its own file under migrations/ and one line here. */
-export const migrations: Migration[] = [inventory]
+export const migrations: Migration[] = [
+  inventory,
+  revocation,
+  acme,
+  est,
+]
 
 /** Applies pending migrations; returns the versions applied. */
 export async function migrate(sql: Sql, schema: string): Promise<number[]> {

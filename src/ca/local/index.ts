@@ -1,20 +1,22 @@
 // The embedded CA: a root and an issuing CA kept in <dataDir>/ca/<id>, generated on first start.
 // Leaf certificates follow RFC 5280 §4: v3, AKI/SKI, BasicConstraints, KeyUsage, EKU, SAN, CDP, AIA.
-import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { x509 } from '../../pki/x509.js'
-import { AsnConvert } from '@peculiar/asn1-schema'
-import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
 import type { BackendConfig, CaKeyAlgorithm, KeyUsageName } from '../../config/schema.js'
+import { ecdsaRawToDer, NULL, oid, sequence } from '../../pki/der.js'
+import { keyIdentifier } from '../../pki/key-identifier.js'
 import { fromPemAll, toPem, type Der } from '../../pki/pem.js'
-import type { CaBackend, RevokeRequest, SignRequest, SignResult } from '../backend.js'
+import type { CaBackend, CanSignCrl, CrlSigner, RevokeRequest, SignRequest, SignResult } from '../backend.js'
+import { pkiUrls, type PkiUrls } from '../urls.js'
+import { shardOf } from '../../store/revocation.js'
 import {
   algorithmOfKey,
   exportPrivateKeyPem,
   generateKeyPair,
   importPrivateKeyPem,
   keyParams,
+  subtle,
 } from './keys.js'
 
 type LocalConfig = Extract<BackendConfig, { kind: 'local' }>
@@ -26,13 +28,6 @@ export interface LocalCaOptions {
   /** Base URL of the HTTP listener, for AIA and CRL distribution points. */
   publicHttpUrl: string
 }
-
-/** URLs the local CA writes into certificates; served by the HTTP listener. */
-export const localCaUrls = (publicHttpUrl: string, id: string) => ({
-  ocsp: `${publicHttpUrl}/.well-known/pki/ocsp`,
-  crl: `${publicHttpUrl}/.well-known/pki/crl/${id}`,
-  caIssuers: `${publicHttpUrl}/.well-known/pki/ca/${id}.der`,
-})
 
 const keyUsageFlags: Record<KeyUsageName, x509.KeyUsageFlags> = {
   digitalSignature: x509.KeyUsageFlags.digitalSignature,
@@ -46,11 +41,7 @@ const keyUsageFlags: Record<KeyUsageName, x509.KeyUsageFlags> = {
   decipherOnly: x509.KeyUsageFlags.decipherOnly,
 }
 
-/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
-export function keyIdentifier(spkiDer: Der): string {
-  const bits = new Uint8Array(AsnConvert.parse(spkiDer, SubjectPublicKeyInfo).subjectPublicKey)
-  return createHash('sha1').update(bits).digest('hex')
-}
+export { keyIdentifier }
 
 function writeSecret(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text, { mode: 0o600 })
@@ -138,15 +129,28 @@ function randomSerial(): string {
   return Buffer.from(b).toString('hex')
 }
 
-export class LocalCa implements CaBackend {
+const OCSP_SIGNING = '1.3.6.1.5.5.7.3.9'
+const OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5'
+const FRESHEST_CRL = '2.5.29.46'
+
+/** RFC 5758 §3.2 / RFC 4055 §5 AlgorithmIdentifier of the CA's signatures. */
+function signatureAlgorithmDer(alg: CaKeyAlgorithm): Der {
+  if (alg === 'ecdsa-p256') return sequence(oid('1.2.840.10045.4.3.2'))
+  if (alg === 'ecdsa-p384') return sequence(oid('1.2.840.10045.4.3.3'))
+  return sequence(oid('1.2.840.113549.1.1.11'), NULL)
+}
+
+export class LocalCa implements CaBackend, CanSignCrl {
   readonly kind = 'local' as const
   readonly #issuingKey: CryptoKey
   readonly #signing: Algorithm
   readonly #issuerName: x509.Name
   readonly #aki: x509.AuthorityKeyIdentifierExtension
   readonly #aia: x509.AuthorityInfoAccessExtension
-  readonly #cdp: x509.CRLDistributionPointsExtension
+  readonly #urls: PkiUrls
+  readonly #crlShards: number
   readonly #chain: Der[]
+  readonly #crlSigner: CrlSigner
 
   private constructor(
     readonly id: string,
@@ -155,15 +159,32 @@ export class LocalCa implements CaBackend {
     chain: Der[],
     issuingKey: CryptoKey,
     publicHttpUrl: string,
+    crlShards: number,
   ) {
     this.#issuingKey = issuingKey
     this.#signing = keyParams(algorithm).signing
     this.#issuerName = issuing.subjectName
     this.#chain = chain
     this.#aki = new x509.AuthorityKeyIdentifierExtension(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)))
-    const urls = localCaUrls(publicHttpUrl, id)
-    this.#aia = new x509.AuthorityInfoAccessExtension({ ocsp: [urls.ocsp], caIssuers: [urls.caIssuers] })
-    this.#cdp = new x509.CRLDistributionPointsExtension([urls.crl])
+    this.#urls = pkiUrls(publicHttpUrl, id)
+    this.#crlShards = crlShards
+    this.#aia = new x509.AuthorityInfoAccessExtension({ ocsp: [this.#urls.ocsp], caIssuers: [this.#urls.caIssuers] })
+    const signing = this.#signing
+    this.#crlSigner = {
+      issuerNameDer: new Uint8Array(issuing.subjectName.toArrayBuffer()),
+      keyIdentifier: new Uint8Array(Buffer.from(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)), 'hex')),
+      signatureAlgorithmDer: signatureAlgorithmDer(algorithm),
+      shards: crlShards,
+      urls: this.#urls,
+      async sign(tbs: Der): Promise<Der> {
+        const raw = new Uint8Array(await subtle.sign(signing, issuingKey, tbs))
+        return signing.name === 'ECDSA' ? ecdsaRawToDer(raw) : raw
+      },
+    }
+  }
+
+  crlSigner(): CrlSigner {
+    return this.#crlSigner
   }
 
   /** Opens the CA in <dataDir>/ca/<id>, generating it first when `create` is set and nothing exists. */
@@ -186,7 +207,8 @@ export class LocalCa implements CaBackend {
     const key = await importPrivateKeyPem(readFileSync(files.issuingKey, 'utf8'), algorithm)
     const rootDer = existsSync(files.rootCert) ? fromPemAll(readFileSync(files.rootCert, 'utf8'), 'CERTIFICATE') : []
     const chain = [issuingDer, ...rootDer]
-    return { ca: new LocalCa(options.id, algorithm, issuing, chain, key, options.publicHttpUrl), generated }
+    const ca = new LocalCa(options.id, algorithm, issuing, chain, key, options.publicHttpUrl, options.config.crlShards)
+    return { ca, generated }
   }
 
   async sign(req: SignRequest): Promise<SignResult> {
@@ -213,7 +235,17 @@ export class LocalCa implements CaBackend {
         ),
       )
     }
-    extensions.push(this.#cdp, this.#aia)
+    if (req.extKeyUsage.includes(OCSP_SIGNING)) {
+      // RFC 6960 §4.2.2.2.1: a delegated responder's certificate is not itself checked for revocation.
+      extensions.push(new x509.Extension(OCSP_NOCHECK, false, NULL))
+    } else {
+      const shard = this.#crlShards ? shardOf(req.serial, this.#crlShards) : undefined
+      extensions.push(
+        new x509.CRLDistributionPointsExtension([this.#urls.crl(shard)]),
+        new x509.Extension(FRESHEST_CRL, false, new x509.CRLDistributionPointsExtension([this.#urls.deltaCrl(shard)]).value),
+        this.#aia,
+      )
+    }
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: req.serial,
       subject,

@@ -1,0 +1,67 @@
+// What every ACME handler receives: dependencies from src/, the URL builder, nonce source and validation
+// settings — built once per acmeApp() (no module-level state).
+import type { Context } from 'hono'
+import type { Logger } from 'pino'
+import type { Config } from '../../src/config/schema.js'
+import type { AppEnv } from '../../src/http/middleware.js'
+import type { IssuanceService } from '../../src/issuance/service.js'
+import type { AcmeAccount, Store } from '../../src/store/index.js'
+import { createResolver, type ValidationNetwork, type ValidationPolicy } from './challenges/index.js'
+import type { ProtectedHeader, PublicJwk } from './codec/jws.js'
+import { createLinks, type Links } from './links.js'
+import { createNonceSource, type NonceSource } from './nonce.js'
+
+export interface AcmeDeps {
+  config: Pick<Config, 'publicUrl' | 'acme'>
+  store: Pick<Store, 'acme'>
+  issuance: IssuanceService
+  logger: Logger
+}
+
+/** A request whose JWS verified (set by verifyJws in routes.ts). */
+export interface VerifiedJws {
+  header: ProtectedHeader
+  /** undefined: POST-as-GET (empty payload). */
+  payload: Record<string, unknown> | undefined
+  /** kid mode: the account that signed. */
+  account: AcmeAccount | undefined
+  /** jwk mode: the key that signed. */
+  jwk: PublicJwk | undefined
+  /** RFC 7638 thumbprint of the signing key. */
+  thumbprint: string
+  url: string
+}
+
+export type AcmeEnv = { Variables: AppEnv['Variables'] & { jws: VerifiedJws } }
+export type AcmeHandler = (c: Context<AcmeEnv>) => Promise<Response>
+
+export interface AcmeContext extends AcmeDeps {
+  links: Links
+  nonces: NonceSource
+  net: ValidationNetwork
+  validation: ValidationPolicy
+  /** Background validations in flight (awaited on shutdown by tests). */
+  inflight: Set<Promise<void>>
+}
+
+export function createAcmeContext(deps: AcmeDeps): AcmeContext {
+  const acme = deps.config.acme
+  const timeoutMs = acme.validation.timeoutSeconds * 1000
+  return {
+    ...deps,
+    links: createLinks(deps.config.publicUrl),
+    nonces: createNonceSource(deps.store.acme, acme.nonceLifetimeSeconds),
+    net: {
+      resolver: createResolver(acme.dnsResolver, timeoutMs),
+      http01Port: acme.http01Port,
+      tlsAlpn01Port: acme.tlsAlpn01Port,
+      timeoutMs,
+    },
+    validation: {
+      attempts: acme.validation.attempts,
+      retryDelayMs: acme.validation.retryDelaySeconds * 1000,
+      caaIdentities: acme.caaIdentities,
+    },
+    inflight: new Set(),
+  }
+}

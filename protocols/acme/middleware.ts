@@ -1,0 +1,111 @@
+// The request checks every ACME route composes (RFC 8555 §6): named middleware, listed per route in routes.ts.
+import type { MiddlewareHandler } from 'hono'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import {
+  decodeFlattenedJws,
+  decodePayload,
+  importAccountKey,
+  requireSupportedAlgorithm,
+  thumbprint,
+  toPublicJwk,
+  verifySignature,
+} from './codec/jws.js'
+import type { AcmeContext, AcmeEnv } from './context.js'
+import { linkValue } from './links.js'
+import { AcmeProblem } from './problems.js'
+
+/**
+ * RFC 8555 §6.5: a fresh Replay-Nonce on every response, errors included (certbot and Caddy retry badNonce with
+ * the nonce of the error response). §7.1: `Link: <directory>;rel="index"` on every response but the directory.
+ */
+export function replayNonceAndIndex(ctx: AcmeContext): MiddlewareHandler<AcmeEnv> {
+  return async function replayNonceAndIndex(c, next) {
+    await next()
+    try {
+      c.header('Replay-Nonce', await ctx.nonces.issue())
+    } catch (err) {
+      ctx.logger.error({ err, requestId: c.get('requestId') }, 'cannot issue a nonce')
+    }
+    if (!c.req.path.endsWith('/directory')) c.header('Link', linkValue(ctx.links.directory, 'index'), { append: true })
+  }
+}
+
+/** RFC 8555 §6.2: POST bodies are `application/jose+json`; anything else is 415 malformed. */
+export function requireJoseContentType(): MiddlewareHandler<AcmeEnv> {
+  return async function requireJoseContentType(c, next) {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/jose+json') {
+      throw new AcmeProblem('malformed', 'Content-Type must be application/jose+json', { status: 415 })
+    }
+    await next()
+  }
+}
+
+export type KeyMode = 'jwk' | 'kid' | 'either'
+
+/**
+ * RFC 8555 §6.2–§6.5 request authentication, in order: flattened JWS; supported alg (else
+ * badSignatureAlgorithm); protected `url` equal to the URL requested (else unauthorized); exactly one of jwk/kid
+ * as the route allows (jwk only for newAccount and revokeCert); kid names a valid account of ours (else
+ * accountDoesNotExist / unauthorized); the signature verifies; the nonce is fresh and unused (else badNonce,
+ * checked after the signature so forged requests cannot burn nonces); the payload is empty (POST-as-GET) or a
+ * JSON object.
+ */
+export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<AcmeEnv> {
+  return async function verifyJws(c, next) {
+    const { jws, header } = decodeFlattenedJws(await c.req.text())
+    const alg = requireSupportedAlgorithm(header.alg)
+    const url = new URL(c.req.url)
+    const expectedUrl = ctx.links.requestUrl(`${url.pathname}${url.search}`)
+    if (typeof header.url !== 'string') throw new AcmeProblem('malformed', 'JWS protected header has no url')
+    if (header.url !== expectedUrl) throw new AcmeProblem('unauthorized', 'JWS url does not match the request URL')
+    const hasJwk = header.jwk !== undefined
+    const hasKid = header.kid !== undefined
+    if (hasJwk === hasKid) throw new AcmeProblem('malformed', 'JWS protected header must carry exactly one of jwk and kid')
+    if (hasJwk && mode === 'kid') throw new AcmeProblem('malformed', 'this resource requires a kid (account URL), not a jwk')
+    if (hasKid && mode === 'jwk') throw new AcmeProblem('malformed', 'this resource requires a jwk, not a kid')
+
+    let jwk = hasJwk ? toPublicJwk(header.jwk) : undefined
+    let account
+    if (hasKid) {
+      const id = typeof header.kid === 'string' ? ctx.links.accountIdOf(header.kid) : undefined
+      account = id ? await ctx.store.acme.accounts.byId(id) : undefined
+      if (!account) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
+      if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${account.status}`)
+    }
+    const key = await importAccountKey(jwk ?? toPublicJwk(account!.jwk), alg)
+    const payloadBytes = await verifySignature(jws, key, [alg])
+    if (!(await ctx.nonces.consume(header.nonce))) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
+    const payload = decodePayload(payloadBytes)
+    c.set('jws', { header, payload, account, jwk, thumbprint: account?.thumbprint ?? (await thumbprint(jwk!)), url: expectedUrl })
+    await next()
+  }
+}
+
+/** Requires an empty payload: reads of resources are POST-as-GET (RFC 8555 §6.3). */
+export function requirePostAsGet(): MiddlewareHandler<AcmeEnv> {
+  return async function requirePostAsGet(c, next) {
+    if (c.get('jws').payload !== undefined) throw new AcmeProblem('malformed', 'this resource is read with POST-as-GET (empty payload)')
+    await next()
+  }
+}
+
+/** Client address for per-IP limits; undefined when not served by node (in-process tests). */
+export function clientAddress(c: Parameters<MiddlewareHandler<AcmeEnv>>[0]): string | undefined {
+  try {
+    return getConnInfo(c).remote.address
+  } catch {
+    return undefined
+  }
+}
+
+/** Fixed-window rate limit stored in PostgreSQL (holds across instances); 0 disables. → 429 rateLimited. */
+export async function requireWithinRateLimit(ctx: AcmeContext, key: string, perHour: number): Promise<void> {
+  if (!perHour) return
+  const retryAfter = await ctx.store.acme.rateLimits.hit(key, perHour, 3600)
+  if (retryAfter !== undefined) {
+    throw new AcmeProblem('rateLimited', `more than ${perHour} requests per hour for ${key.split(':')[0]}`, {
+      headers: { 'Retry-After': String(retryAfter) },
+    })
+  }
+}

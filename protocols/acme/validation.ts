@@ -1,0 +1,38 @@
+// Runs a challenge validation in the background and settles it in the store. Network I/O happens outside any
+// transaction: the store is only written once the outcome is known (the embedded store has one connection).
+import type { AcmeAccount, AcmeAuthorization, AcmeChallenge, ChallengeOutcome } from '../../src/store/index.js'
+import { validate } from './challenges/index.js'
+import { keyAuthorization } from './codec/jws.js'
+import type { AcmeContext } from './context.js'
+import { AcmeProblem } from './problems.js'
+
+export async function runValidation(ctx: AcmeContext, challenge: AcmeChallenge, authz: AcmeAuthorization, account: AcmeAccount): Promise<ChallengeOutcome> {
+  try {
+    await validate(
+      {
+        type: challenge.type,
+        identifier: authz.identifier,
+        wildcard: authz.wildcard,
+        token: challenge.token,
+        keyAuthorization: keyAuthorization(challenge.token, account.thumbprint),
+        accountUrl: ctx.links.account(account.id),
+      },
+      ctx.net,
+      ctx.validation,
+    )
+    return { status: 'valid' }
+  } catch (e) {
+    const problem = e instanceof AcmeProblem ? e : new AcmeProblem('serverInternal', 'validation failed unexpectedly')
+    if (!(e instanceof AcmeProblem)) ctx.logger.error({ err: e, challenge: challenge.id }, 'validation error')
+    return { status: 'invalid', error: { ...problem.toDocument(), identifier: authz.identifier } }
+  }
+}
+
+/** Starts validation without awaiting it (RFC 8555 §7.5.1: the client polls); tracked in ctx.inflight. */
+export function startValidation(ctx: AcmeContext, challenge: AcmeChallenge, authz: AcmeAuthorization, account: AcmeAccount): void {
+  const task: Promise<void> = runValidation(ctx, challenge, authz, account)
+    .then((outcome) => ctx.store.acme.challenges.complete(challenge.id, outcome, ctx.config.acme.authzValiditySeconds))
+    .catch((err: unknown) => ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome'))
+    .finally(() => ctx.inflight.delete(task))
+  ctx.inflight.add(task)
+}
