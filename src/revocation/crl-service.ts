@@ -127,7 +127,9 @@ export function createCrlService(deps: CrlServiceDeps) {
   async function refreshAfterRevocation(backendId: string, shard: number, since: number): Promise<void> {
     for (const kind of ['full', 'delta'] as const) {
       const stored = await store.revocation.loadCrl(backendId, shard, kind)
-      if (stored && stored.thisUpdate.getTime() >= since) {
+      // thisUpdate is whole seconds and taken before the build reads the inventory, so a CRL whose
+      // thisUpdate is strictly after the revocation instant certainly lists it.
+      if (stored && stored.thisUpdate.getTime() > since) {
         cache.set(keyOf(backendId, shard, kind), toPublished(stored))
         continue
       }
@@ -148,7 +150,7 @@ export function createCrlService(deps: CrlServiceDeps) {
     const existing = pending.get(key)
     if (existing && existing.due <= due) return
     if (existing) clearTimeout(existing.timer)
-    const since = existing?.since ?? Math.floor(now().getTime() / 1000) * 1000
+    const since = existing?.since ?? now().getTime()
     const timer = setTimeout(() => {
       pending.delete(key)
       refreshAfterRevocation(backendId, shard, since).catch((err) =>
