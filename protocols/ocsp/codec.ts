@@ -26,6 +26,18 @@ const hashAlgorithms: Record<string, { name: CertIdHash; length: number }> = {
 }
 
 const malformed = (detail: string) => new OcspProblem('malformedRequest', detail)
+
+/** asn1js.fromBER, requiring exactly one value and turning its throws (e.g. bad time strings) into problems. */
+function fromBer(der: Uint8Array, what: string): asn1js.AsnType {
+  let parsed: ReturnType<typeof asn1js.fromBER>
+  try {
+    parsed = asn1js.fromBER(der)
+  } catch (e) {
+    throw malformed(`${what} is not valid BER: ${(e as Error).message}`)
+  }
+  if (parsed.offset === -1 || parsed.offset !== der.byteLength) throw malformed(`${what} is not one DER value`)
+  return parsed.result
+}
 const bytes = (v: ArrayBuffer) => new Uint8Array(v)
 
 /** Serial as normalized lowercase hex (no leading zero octets), from the INTEGER's content octets. */
@@ -50,22 +62,19 @@ function certId(req: pkijs.Request): CertIdQuery {
 /** The nonce's extnValue content, which must itself be an OCTET STRING of 1..128 octets (RFC 8954 §2.1). */
 function nonceOf(ext: pkijs.Extension): Uint8Array {
   const value = bytes(ext.extnValue.valueBlock.valueHexView.slice().buffer)
-  const inner = asn1js.fromBER(value)
-  if (inner.offset !== value.byteLength || !(inner.result instanceof asn1js.OctetString)) {
-    throw malformed('nonce is not an OCTET STRING')
-  }
-  const length = inner.result.valueBlock.valueHexView.byteLength
+  const inner = fromBer(value, 'nonce')
+  if (!(inner instanceof asn1js.OctetString)) throw malformed('nonce is not an OCTET STRING')
+  const length = inner.valueBlock.valueHexView.byteLength
   if (length < 1 || length > MAX_NONCE_OCTETS) throw malformed(`nonce of ${length} octets (1 to ${MAX_NONCE_OCTETS} allowed)`)
   return value
 }
 
 export function decodeOcspRequest(der: Uint8Array): OcspQuery {
   if (der.byteLength === 0) throw malformed('empty request')
-  const parsed = asn1js.fromBER(der)
-  if (parsed.offset === -1 || parsed.offset !== der.byteLength) throw malformed('request is not one DER value')
+  const parsed = fromBer(der, 'request')
   let request: pkijs.OCSPRequest
   try {
-    request = new pkijs.OCSPRequest({ schema: parsed.result })
+    request = new pkijs.OCSPRequest({ schema: parsed })
   } catch (e) {
     throw malformed(`not an OCSPRequest: ${(e as Error).message}`)
   }
