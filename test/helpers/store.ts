@@ -60,3 +60,10 @@ export function storeTargets(): StoreTarget[] {
   })
   return targets
 }
+
+/** Drops a test schema on the real PostgreSQL (for tests that reopen a target's store themselves). */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  await sql`drop schema if exists ${sql(schema)} cascade`
+  await sql.end()
+}

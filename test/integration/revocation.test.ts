@@ -17,7 +17,7 @@ import { createRevocation, type Revocation } from '../../src/revocation/index.js
 import { openCore, type Core } from '../../src/server.js'
 import { makeCsr } from '../helpers/csr.js'
 import { certIdFor, ocspRequest } from '../helpers/ocsp.js'
-import { storeTargets } from '../helpers/store.js'
+import { dropSchema, storeTargets } from '../helpers/store.js'
 
 pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }))
 
@@ -100,10 +100,7 @@ describe.each(storeTargets())('revocation on $name', (target) => {
   })
   afterAll(async () => {
     await env.close()
-    if (target.name === 'postgres') {
-      const reopened = await target.open()
-      await reopened.cleanup()
-    }
+    if (opened.url) await dropSchema(opened.url, opened.schema)
     rmSync(opened.dataDir, { recursive: true, force: true })
   })
 
@@ -286,5 +283,35 @@ describe('partitioned CRLs', () => {
     expect(crl.entries.map((e) => e.serialNumber.toLowerCase())).toContain(cert.serial)
     // The whole-CA CRL does not exist when the CA is partitioned.
     expect((await env.http.request('/.well-known/pki/crl/local')).status).toBe(404)
+  })
+})
+
+describe.each(storeTargets().filter((t) => t.name === 'postgres'))('two instances on one $name', (target) => {
+  it('ok/revocation-on-one-instance-reaches-the-others-ocsp-cache-within-1s', async () => {
+    const opened = await target.open()
+    await opened.store.close()
+    const a = await openEnv(opened.url, opened.schema, opened.dataDir)
+    // Instance B shares the database and the CA files, as N instances behind a load balancer do.
+    const b = await openEnv(opened.url, opened.schema, opened.dataDir)
+    try {
+      const cert = await issue(a, 'shared.example.com')
+      const req = ocspRequest([certIdFor(a.issuingDer, cert.serial)])
+      expect(certStatusTag(parseResponse((await postOcsp(b, req)).der).basic!)).toBe(0)
+      expect(b.revocation.ocsp.size()).toBe(1)
+      const revokedAt = Date.now()
+      await a.core.issuance.revoke({ id: cert.id, reason: 1, actor: 'test', protocol: 'admin' })
+      let status = 0
+      while (status !== 1 && Date.now() - revokedAt < 1000) {
+        status = certStatusTag(parseResponse((await postOcsp(b, req)).der).basic!)
+        if (status !== 1) await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(status).toBe(1)
+      expect(Date.now() - revokedAt).toBeLessThan(1000)
+    } finally {
+      await b.close()
+      await a.close()
+      await dropSchema(opened.url!, opened.schema)
+      rmSync(opened.dataDir, { recursive: true, force: true })
+    }
   })
 })
