@@ -109,6 +109,7 @@ export function openApiDocument(publicUrl: string) {
                       oneOf: [{ type: 'string' }, { type: 'integer' }],
                       default: 'unspecified',
                     },
+                    invalidityDate: { type: 'string', format: 'date-time', description: 'RFC 5280 §5.3.2' },
                   },
                 },
               },

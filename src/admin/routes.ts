@@ -50,7 +50,11 @@ const issueBody = z.object({
   profile: z.string().min(1).max(64).optional(),
   notAfter: z.iso.datetime({ offset: true }).optional(),
 })
-const revokeBody = z.object({ reason: z.union([z.string(), z.number()]).default('unspecified') })
+const revokeBody = z.object({
+  reason: z.union([z.string(), z.number()]).default('unspecified'),
+  /** RFC 5280 §5.3.2: when the key is known or suspected to have been compromised. */
+  invalidityDate: z.iso.datetime({ offset: true }).optional(),
+})
 const rejectBody = z.object({ reason: z.string().max(500).default('rejected by an administrator') })
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
@@ -133,6 +137,7 @@ export function adminApp(deps: AdminDeps) {
     const revoked = await issuance.revoke({
       id: found.id,
       reason,
+      invalidityDate: body.invalidityDate ? new Date(body.invalidityDate) : undefined,
       actor: c.get('actor'),
       protocol: 'admin',
       requestId: c.get('requestId'),
