@@ -31,7 +31,11 @@ export function signRequestsFor(config: Config, csrs: ParsedCsr[]): SignRequest[
   })
 }
 
-export async function localCaSign(core: Core, reqs: SignRequest[], concurrency: number): Promise<RunResult> {
+export async function localCaSign(
+  core: Core,
+  reqs: SignRequest[],
+  concurrency: number,
+): Promise<RunResult> {
   const backend = core.backends.get('local')
   if (!backend) throw new Error('bench: no "local" backend')
   return runPool(reqs.length, concurrency, (i) => backend.sign(reqs[i]!))

@@ -9,7 +9,10 @@ const ecdsaP256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 export async function makeCsrs(count: number): Promise<Uint8Array[]> {
   const out = new Array<Uint8Array>(count)
   await runPool(count, 16, async (i) => {
-    const keys = (await webcrypto.subtle.generateKey(ecdsaP256, false, ['sign', 'verify'])) as CryptoKeyPair
+    const keys = (await webcrypto.subtle.generateKey(ecdsaP256, false, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair
     const name = `bench-${i}.example.test`
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({
       name: `CN=${name}`,

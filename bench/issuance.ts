@@ -12,9 +12,16 @@ async function issueOne(core: Core, csr: ParsedCsr): Promise<void> {
 }
 
 /** Service only: CSRs parsed beforehand. */
-export const issueParsed = (core: Core, csrs: ParsedCsr[], concurrency: number): Promise<RunResult> =>
-  runPool(csrs.length, concurrency, (i) => issueOne(core, csrs[i]!))
+export const issueParsed = (
+  core: Core,
+  csrs: ParsedCsr[],
+  concurrency: number,
+): Promise<RunResult> => runPool(csrs.length, concurrency, (i) => issueOne(core, csrs[i]!))
 
 /** What a protocol handler does after decoding: parseCsr (incl. the self-signature check), then issue. */
-export const issueFromDer = (core: Core, ders: Uint8Array[], concurrency: number): Promise<RunResult> =>
+export const issueFromDer = (
+  core: Core,
+  ders: Uint8Array[],
+  concurrency: number,
+): Promise<RunResult> =>
   runPool(ders.length, concurrency, async (i) => issueOne(core, await parseCsr(ders[i]!)))

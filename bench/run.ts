@@ -12,7 +12,7 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseCsr } from '../src/pki/csr.js'
 import { localCaSign, signRequestsFor, webCryptoSign } from './baseline.js'
-import { cpuSince, sampleCpu, type CpuUsage } from './cpu.js'
+import { cpuSince, hostLoad, sampleCpu, type CpuUsage } from './cpu.js'
 import { makeCsrs } from './csr.js'
 import { issueFromDer, issueParsed } from './issuance.js'
 import { measureStartup, type StartupResult } from './startup.js'
@@ -44,7 +44,8 @@ function positiveInt(name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   const v = Number(raw)
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  if (!Number.isInteger(v) || v <= 0)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`)
   return v
 }
 
@@ -69,7 +70,8 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.
 
 function table(headers: string[], rows: string[][], rightFrom = 1): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
-  const cell = (s: string, c: number) => (c >= rightFrom ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))
+  const cell = (s: string, c: number) =>
+    c >= rightFrom ? s.padStart(widths[c]!) : s.padEnd(widths[c]!)
   const line = (r: string[]) => `| ${r.map(cell).join(' | ')} |`
   const rule = `|${widths.map((w, c) => (c >= rightFrom ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`
   return [line(headers), rule, ...rows.map(line)].join('\n')
@@ -84,11 +86,25 @@ function startupSection(s: StartupResult): string {
       verdict(s.maxMs < goals.startToReadyMs),
     `  runs: ${s.runsMs.map(f0).join(', ')} ms · first start (creates CA, TLS cert): ${f0(s.firstStartMs)} ms · ` +
       `bare \`node -e ''\`: ${f0(s.nodeFloorMs)} ms`,
+    `  server CPU until ready: ${s.serverCpuMs.map(f0).join(', ')} ms` +
+      (s.othersShareMax === undefined
+        ? ''
+        : ` · others took up to ${(100 * s.othersShareMax).toFixed(0)}% of the host meanwhile`),
   ].join('\n')
 }
 
 function runsSection(rows: Row[]): string {
-  const headers = ['measurement', 'n', 'conc', 'ops/s', 'p50 ms', 'p99 ms', 'node CPU ms/op', 'other CPU ms/op']
+  const headers = [
+    'measurement',
+    'n',
+    'conc',
+    'ops/s',
+    'p50 ms',
+    'p99 ms',
+    'node CPU ms/op',
+    'postgres CPU ms/op',
+    'others',
+  ]
   return table(
     headers,
     rows.map((r) => [
@@ -99,18 +115,26 @@ function runsSection(rows: Row[]): string {
       ms(r.p50Ms),
       ms(r.p99Ms),
       f2(r.cpu.processMs / r.count),
-      r.cpu.otherMs === undefined ? '-' : f2(r.cpu.otherMs / r.count),
+      r.cpu.postgresMs === undefined ? '-' : f2(r.cpu.postgresMs / r.count),
+      r.cpu.othersShare === undefined ? '-' : `${(100 * r.cpu.othersShare).toFixed(0)}%`,
     ]),
   )
 }
 
 async function main(): Promise<void> {
   const started = new Date()
+  const loadAtStart = hostLoad()
+  if (loadAtStart.load1 > 0.5) {
+    process.stderr.write(
+      `note: 1-minute load average is ${loadAtStart.load1.toFixed(2)}; other work on the host skews the figures\n`,
+    )
+  }
   process.stderr.write('start-to-ready …\n')
   const startup = await measureStartup(5)
 
   process.stderr.write('building CSRs …\n')
-  const total = counts.warmUp + counts.issueC1 + counts.issueC64 + counts.parseIssueC1 + counts.parseIssueC64
+  const total =
+    counts.warmUp + counts.issueC1 + counts.issueC64 + counts.parseIssueC1 + counts.parseIssueC64
   const ders = await makeCsrs(total)
   const parsed = await Promise.all(ders.map((d) => parseCsr(d)))
   let offset = 0
@@ -118,14 +142,21 @@ async function main(): Promise<void> {
 
   const target = await openTarget(databaseUrl, poolSize)
   const storeLabel =
-    target.store === 'postgres' ? `PostgreSQL ${redactUrl(databaseUrl)}, pool ${target.poolSize}` : 'embedded PGlite'
+    target.store === 'postgres'
+      ? `PostgreSQL ${redactUrl(databaseUrl)}, pool ${target.poolSize}`
+      : 'embedded PGlite'
   if (target.fallbackReason) {
-    process.stdout.write(`${target.fallbackReason}: issuance figures below run on the embedded PGlite store.\n`)
+    process.stdout.write(
+      `${target.fallbackReason}: issuance figures below run on the embedded PGlite store.\n`,
+    )
   }
   const rows: Row[] = []
   try {
     const { core, dataDir } = target
-    const signReqs = signRequestsFor(core.config, parsed.slice(0, Math.max(counts.localSignC1, counts.localSignC64)))
+    const signReqs = signRequestsFor(
+      core.config,
+      parsed.slice(0, Math.max(counts.localSignC1, counts.localSignC64)),
+    )
     process.stderr.write('baselines …\n')
     rows.push(
       await measure('webCryptoC1', 'raw WebCrypto ECDSA P-256 sign, 300 B', () =>
@@ -147,13 +178,16 @@ async function main(): Promise<void> {
     rows.push(
       await measure('issueC1', label, () => issueParsed(core, take(parsed, counts.issueC1), 1)),
       await measure('issueC64', label, () => issueParsed(core, take(parsed, counts.issueC64), 64)),
-      await measure('parseIssueC1', `parseCsr + ${label}`, () => issueFromDer(core, take(ders, counts.parseIssueC1), 1)),
+      await measure('parseIssueC1', `parseCsr + ${label}`, () =>
+        issueFromDer(core, take(ders, counts.parseIssueC1), 1),
+      ),
       await measure('parseIssueC64', `parseCsr + ${label}`, () =>
         issueFromDer(core, take(ders, counts.parseIssueC64), 64),
       ),
     )
     const inventory = await core.store.certificates.countByStatus()
-    if (inventory['valid'] !== total) throw new Error(`bench: expected ${total} valid rows, found ${JSON.stringify(inventory)}`)
+    if (inventory['valid'] !== total)
+      throw new Error(`bench: expected ${total} valid rows, found ${JSON.stringify(inventory)}`)
   } finally {
     await target.close()
   }
@@ -161,25 +195,53 @@ async function main(): Promise<void> {
   const by = Object.fromEntries(rows.map((r) => [r.id, r])) as Record<string, Row>
   const ratio = (a: string, b: string) => by[a]!.perSecond / by[b]!.perSecond
   const ratios = [
-    { id: 'issueC1/localSignC1', text: 'issuance c1  = {r} × raw LocalCa.sign c1', value: ratio('issueC1', 'localSignC1') },
-    { id: 'issueC64/localSignC64', text: 'issuance c64 = {r} × raw LocalCa.sign c64', value: ratio('issueC64', 'localSignC64') },
-    { id: 'issueC64/webCryptoC64', text: 'issuance c64 = {r} × raw WebCrypto sign c64', value: ratio('issueC64', 'webCryptoC64') },
-    { id: 'localSignC64/webCryptoC64', text: 'LocalCa.sign c64 = {r} × raw WebCrypto sign c64', value: ratio('localSignC64', 'webCryptoC64') },
-    { id: 'parseIssueC64/issueC64', text: 'parseCsr + issuance c64 = {r} × issuance c64', value: ratio('parseIssueC64', 'issueC64') },
+    {
+      id: 'issueC1/localSignC1',
+      text: 'issuance c1  = {r} × raw LocalCa.sign c1',
+      value: ratio('issueC1', 'localSignC1'),
+    },
+    {
+      id: 'issueC64/localSignC64',
+      text: 'issuance c64 = {r} × raw LocalCa.sign c64',
+      value: ratio('issueC64', 'localSignC64'),
+    },
+    {
+      id: 'issueC64/webCryptoC64',
+      text: 'issuance c64 = {r} × raw WebCrypto sign c64',
+      value: ratio('issueC64', 'webCryptoC64'),
+    },
+    {
+      id: 'localSignC64/webCryptoC64',
+      text: 'LocalCa.sign c64 = {r} × raw WebCrypto sign c64',
+      value: ratio('localSignC64', 'webCryptoC64'),
+    },
+    {
+      id: 'parseIssueC64/issueC64',
+      text: 'parseCsr + issuance c64 = {r} × issuance c64',
+      value: ratio('parseIssueC64', 'issueC64'),
+    },
   ]
   const c64 = by['issueC64']!.perSecond
+  const busiest = Math.max(0, ...rows.map((r) => r.cpu.othersShare ?? 0))
   const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU'
 
   const out = [
     '',
-    `enroll bench · ${started.toISOString()} · node ${process.version} · ${cpus().length} × ${cpuModel}`,
+    `enroll bench · ${started.toISOString()} · node ${process.version} · ${cpus().length} × ${cpuModel} · ` +
+      `load average at start ${loadAtStart.load1.toFixed(2)}`,
     `issuance store: ${storeLabel} · CA key ecdsa-p256 (LocalCa) · profile "default" · warm-up ${counts.warmUp} issues`,
     '',
     startupSection(startup),
     '',
     runsSection(rows),
     '  conc = requests in flight (workers pulling from one queue); latency includes queueing.',
-    '  CPU ms/op: this process, and the rest of the host over the same interval (PostgreSQL, mostly).',
+    '  CPU ms/op: this Node process (all threads), and the local PostgreSQL server processes.',
+    "  others: share of the host's CPU taken by every other process meanwhile (should be ~0%).",
+    ...(busiest > 0.1
+      ? [
+          `  WARNING: other processes took up to ${(100 * busiest).toFixed(0)}% of the host during a run; figures are low.`,
+        ]
+      : []),
     '',
     'Ratios',
     ...ratios.map((r) => `  ${r.text.replace('{r}', r.value.toFixed(2))}`),
@@ -197,6 +259,7 @@ async function main(): Promise<void> {
     node: process.version,
     cores: cpus().length,
     cpuModel,
+    loadAverageAtStart: loadAtStart.load1,
     issuanceStore: {
       kind: target.store,
       url: target.store === 'postgres' ? redactUrl(databaseUrl) : undefined,

@@ -4,10 +4,11 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { cpuSince, processCpuMs, sampleCpu } from './cpu.js'
 import { median } from './stats.js'
 
 /** dist/bench/startup.js → dist/src/cli/index.js: the same entry `npm start` runs. */
@@ -23,6 +24,10 @@ export interface StartupResult {
   maxMs: number
   /** `node -e ''` spawn to exit: the floor no server start can beat. */
   nodeFloorMs: number
+  /** CPU time the server used until ready, per timed run (ms): more than the wall time means both cores. */
+  serverCpuMs: number[]
+  /** Largest share of the host's CPU taken by unrelated processes during a timed run, 0..1. */
+  othersShareMax: number | undefined
 }
 
 /** Free TCP ports on 127.0.0.1, learned by binding port 0 (all held open together so they differ). */
@@ -65,18 +70,34 @@ function childEnv(dataDir: string, httpsPort: number, httpPort: number): NodeJS.
 interface Started {
   child: ChildProcess
   readyMs: number
+  /** CPU the server used until ready. */
+  cpuMs: number | undefined
 }
 
-async function startUntilReady(env: NodeJS.ProcessEnv, httpPort: number, timeoutMs: number): Promise<Started> {
+async function startUntilReady(
+  env: NodeJS.ProcessEnv,
+  httpPort: number,
+  timeoutMs: number,
+): Promise<Started> {
   let stderr = ''
   const t0 = performance.now()
-  const child = spawn(process.execPath, [cliPath, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [cliPath, 'serve'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
   let exited = false
   child.once('exit', () => (exited = true))
   while (performance.now() - t0 < timeoutMs) {
-    if (exited) throw new Error(`enroll serve exited before ready (code ${child.exitCode}): ${stderr.trim()}`)
-    if ((await getStatus(httpPort, '/ready')) === 200) return { child, readyMs: performance.now() - t0 }
+    if (exited)
+      throw new Error(`enroll serve exited before ready (code ${child.exitCode}): ${stderr.trim()}`)
+    if ((await getStatus(httpPort, '/ready')) === 200) {
+      return {
+        child,
+        readyMs: performance.now() - t0,
+        cpuMs: child.pid === undefined ? undefined : processCpuMs(child.pid),
+      }
+    }
     await sleep(10)
   }
   await stop(child)
@@ -111,9 +132,19 @@ export async function measureStartup(runs = 5): Promise<StartupResult> {
     const first = await startUntilReady(env, httpPort, 120_000)
     await stop(first.child)
     const runsMs: number[] = []
+    const serverCpuMs: number[] = []
+    let othersShareMax: number | undefined
     for (let i = 0; i < runs; i++) {
+      const before = sampleCpu()
       const s = await startUntilReady(env, httpPort, 30_000)
+      const used = cpuSince(before)
       runsMs.push(s.readyMs)
+      serverCpuMs.push(s.cpuMs ?? Number.NaN)
+      if (used.othersShare !== undefined && s.cpuMs !== undefined) {
+        // cpuSince counts the server among "others"; take it out again.
+        const others = Math.max(0, used.othersShare - s.cpuMs / (s.readyMs * cpus().length))
+        othersShareMax = Math.max(othersShareMax ?? 0, others)
+      }
       await stop(s.child)
     }
     return {
@@ -123,6 +154,8 @@ export async function measureStartup(runs = 5): Promise<StartupResult> {
       medianMs: median(runsMs),
       maxMs: Math.max(...runsMs),
       nodeFloorMs: await nodeFloor(),
+      serverCpuMs,
+      othersShareMax,
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true })

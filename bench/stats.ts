@@ -18,7 +18,11 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
   return sorted[rank]!
 }
 
-export const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 0.5)
+export const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
 
 /**
  * Runs `op(i)` for i in [0, count) with `concurrency` workers pulling the next index from one shared

@@ -54,7 +54,9 @@ export async function openTarget(url: string, poolSize: number): Promise<BenchTa
   }
   return {
     store: unreachable ? 'embedded' : 'postgres',
-    fallbackReason: unreachable ? `PostgreSQL at ${redactUrl(url)} is unreachable (${unreachable})` : undefined,
+    fallbackReason: unreachable
+      ? `PostgreSQL at ${redactUrl(url)} is unreachable (${unreachable})`
+      : undefined,
     poolSize: unreachable ? 1 : poolSize,
     core,
     dataDir,

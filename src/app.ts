@@ -12,7 +12,9 @@ import type { IssuanceService } from './issuance/service.js'
 import type { Metrics } from './metrics.js'
 import type { Revocation } from './revocation/index.js'
 import type { Store } from './store/index.js'
+import { acmeApp } from '../protocols/acme/index.js'
 import { crlApp } from '../protocols/crl/index.js'
+import { estApp } from '../protocols/est/index.js'
 import { ocspApp } from '../protocols/ocsp/index.js'
 
 export interface AppDeps {
@@ -61,6 +63,8 @@ function base(listener: 'https' | 'http', deps: AppDeps): Hono<AppEnv> {
 
 export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppEnv> } {
   const https = base('https', deps)
+  https.route('/acme', acmeApp(deps))
+  https.route('/.well-known/est', estApp(deps))
   https.route(
     '/api/v1',
     adminApp({

@@ -13,6 +13,7 @@ import { openBackends, type BackendRegistry } from './ca/registry.js'
 import type { Config } from './config/schema.js'
 import { createIssuanceService, type IssuanceMetrics, type IssuanceService } from './issuance/service.js'
 import { createEventBus, type EventBus } from './events.js'
+import { linkLinesPerRelation } from './http/link-lines.js'
 import { createMetrics } from './metrics.js'
 import { createRevocation } from './revocation/index.js'
 import { toPem } from './pki/pem.js'
@@ -131,7 +132,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // EST client authentication needs the TLS layer to request, not require, a client certificate.
     const https = createHttpsServer(
       { key: tls.keyPem, cert: tls.certPem, ca: caPem, requestCert: true, rejectUnauthorized: false },
-      getRequestListener(apps.https.fetch),
+      linkLinesPerRelation(getRequestListener(apps.https.fetch)),
     )
     const http = createHttpServer(getRequestListener(apps.http.fetch))
     servers.push(https, http)

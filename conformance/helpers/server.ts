@@ -45,8 +45,20 @@ export interface Enroll {
   caBundle: string
   adminKey: string
   store: 'postgres' | 'embedded'
+  /** PostgreSQL schema holding the tables; undefined with the embedded store. */
+  schema: string | undefined
+  /**
+   * The settings the server was started with (ENROLL_*, DATABASE_URL, ENROLL_DATABASE_SCHEMA), without the
+   * inherited environment: run the CLI (`enroll certs …`) against the same store and CA with
+   * `{ ...process.env, ...enroll.env }`.
+   */
+  env: Record<string, string>
   output(): string
-  stop(): Promise<void>
+  /**
+   * Stops the server, then drops its schema and removes its data dir, unless `keep` (to start another server
+   * on the same data dir and schema: `startEnroll({ dataDir, schema })`). Later calls do nothing.
+   */
+  stop(options?: { keep?: boolean }): Promise<void>
 }
 
 export interface StartOptions {
@@ -55,15 +67,18 @@ export interface StartOptions {
   /** YAML/JSON config file text, written into the data dir. */
   configText?: string
   embedded?: boolean
+  /** Reuse this data dir (a restart after `stop({ keep: true })`) instead of a fresh temp dir. */
+  dataDir?: string
+  /** Reuse this PostgreSQL schema (a restart after `stop({ keep: true })`) instead of a fresh one. */
+  schema?: string
 }
 
 export async function startEnroll(options: StartOptions = {}): Promise<Enroll> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enroll-conf-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'enroll-conf-'))
   const [httpsPort, httpPort] = [await freePort(), await freePort()]
   const usePg = !options.embedded && (await postgresAnswers())
-  const schema = `conf_${randomBytes(5).toString('hex')}`
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+  const schema = options.schema ?? `conf_${randomBytes(5).toString('hex')}`
+  const settings: Record<string, string> = {
     ENROLL_DATA_DIR: dataDir,
     ENROLL_HTTPS_PORT: String(httpsPort),
     ENROLL_HTTP_PORT: String(httpPort),
@@ -77,8 +92,9 @@ export async function startEnroll(options: StartOptions = {}): Promise<Enroll> {
   if (options.configText) {
     const file = join(dataDir, 'enroll.yaml')
     await import('node:fs').then((fs) => fs.writeFileSync(file, options.configText!))
-    env['ENROLL_CONFIG'] = file
+    settings['ENROLL_CONFIG'] = file
   }
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...settings }
   const child: ChildProcess = spawn(process.execPath, [join(projectRoot, 'dist/src/cli/index.js'), 'serve'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,6 +118,7 @@ export async function startEnroll(options: StartOptions = {}): Promise<Enroll> {
     }
     await new Promise((r) => setTimeout(r, 50))
   }
+  let stopped = false
   return {
     dataDir,
     httpsPort,
@@ -111,10 +128,16 @@ export async function startEnroll(options: StartOptions = {}): Promise<Enroll> {
     caBundle: join(dataDir, 'ca.pem'),
     adminKey: readFileSync(join(dataDir, 'admin-api-key'), 'utf8').trim(),
     store: usePg ? 'postgres' : 'embedded',
+    schema: usePg ? schema : undefined,
+    env: settings,
     output: () => out,
-    async stop() {
+    async stop({ keep = false } = {}) {
+      // Once only: a later call (a teardown after a restart) must not remove what the next server now uses.
+      if (stopped) return
+      stopped = true
       child.kill('SIGTERM')
       await exited
+      if (keep) return
       if (usePg) {
         const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
         await sql`drop schema if exists ${sql(schema)} cascade`

@@ -1,7 +1,7 @@
 // RFC 8555 §6.7 problem documents (RFC 7807), plus RFC 9773 alreadyReplaced and the profiles draft's invalidProfile.
 // One error class; rendered into application/problem+json only at the edge (index.ts onError).
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { IssuanceErrorKind } from '../../src/errors.js'
+import type { IssuanceError, IssuanceErrorKind } from '../../src/errors.js'
 
 /** The problem types we emit, with their HTTP status. */
 export const problemStatus = {
@@ -102,3 +102,9 @@ export class AcmeProblem extends Error {
 }
 
 export const isAcmeProblem = (e: unknown): e is AcmeProblem => e instanceof AcmeProblem
+
+/** The domain error in ACME form (RFC 8555 §6.7), through the exhaustive table above. */
+export function fromIssuanceError(e: IssuanceError): AcmeProblem {
+  const status = statusFor[e.kind]
+  return new AcmeProblem(problemFor[e.kind], e.detail, status ? { status } : {})
+}

@@ -47,7 +47,8 @@ describe('loadConfig defaults', () => {
     expect(c.databaseUrl).toBeUndefined()
     expect(c.publicUrl).toBe(`https://${hostname()}:8443`)
     expect(c.publicHttpUrl).toBe(`http://${hostname()}:8080`)
-    expect(c.backends).toEqual({
+    expect(Object.keys(c.backends)).toEqual(['local'])
+    expect(c.backends).toMatchObject({
       local: {
         kind: 'local',
         keyAlgorithm: 'ecdsa-p256',
@@ -56,8 +57,16 @@ describe('loadConfig defaults', () => {
         issuingValidityDays: 1825,
       },
     })
-    expect(Object.keys(c.profiles).sort()).toEqual(['default', 'server-tls'])
-    expect(c.profiles['default']).toMatchObject({ backend: 'local', validityDays: 90, maxValidityDays: 397 })
+    expect(Object.keys(c.profiles).sort()).toEqual([
+      'default',
+      'ocsp-responder-local',
+      'server-tls',
+    ])
+    expect(c.profiles['default']).toMatchObject({
+      backend: 'local',
+      validityDays: 90,
+      maxValidityDays: 397,
+    })
   })
 
   it('ok/public-urls-follow-ports', () => {
@@ -67,15 +76,25 @@ describe('loadConfig defaults', () => {
   })
 
   it('ok/server-tls-profile-added', () => {
-    const c = loadConfig({ env: {}, overrides: { profiles: { default: { allow: { dns: ['*.example.com'] } } } } })
-    expect(c.profiles['server-tls']).toMatchObject({ exposed: false, extKeyUsage: ['serverAuth'], backend: 'local' })
+    const c = loadConfig({
+      env: {},
+      overrides: { profiles: { default: { allow: { dns: ['*.example.com'] } } } },
+    })
+    expect(c.profiles['server-tls']).toMatchObject({
+      exposed: false,
+      extKeyUsage: ['serverAuth'],
+      backend: 'local',
+    })
     expect(c.profiles['default']!.allow.dns).toEqual(['*.example.com'])
   })
 
   it('ok/server-tls-profile-uses-default-backend', () => {
     const c = loadConfig({
       env: {},
-      overrides: { backends: { corp: { kind: 'local' } }, profiles: { default: { backend: 'corp' } } },
+      overrides: {
+        backends: { corp: { kind: 'local' } },
+        profiles: { default: { backend: 'corp' } },
+      },
     })
     expect(c.profiles['server-tls']!.backend).toBe('corp')
   })
@@ -83,7 +102,9 @@ describe('loadConfig defaults', () => {
   it('ok/server-tls-profile-from-config-kept', () => {
     const c = loadConfig({
       env: {},
-      overrides: { profiles: { default: {}, 'server-tls': { description: 'mine', validityDays: 30 } } },
+      overrides: {
+        profiles: { default: {}, 'server-tls': { description: 'mine', validityDays: 30 } },
+      },
     })
     expect(c.profiles['server-tls']).toMatchObject({ description: 'mine', validityDays: 30 })
   })
@@ -140,13 +161,41 @@ describe('loadConfig ENROLL_* environment', () => {
   })
 
   it.each([
-    ['fail/https-port-not-a-number', { ENROLL_HTTPS_PORT: 'abc' }, 'config: httpsPort (from ENROLL_HTTPS_PORT): '],
-    ['fail/http-port-out-of-range', { ENROLL_HTTP_PORT: '70000' }, 'config: httpPort (from ENROLL_HTTP_PORT): '],
-    ['fail/body-limit-not-a-number', { ENROLL_BODY_LIMIT_BYTES: 'x' }, 'config: bodyLimitBytes (from ENROLL_BODY_LIMIT_BYTES): '],
-    ['fail/log-level-unknown', { ENROLL_LOG_LEVEL: 'loud' }, 'config: logLevel (from ENROLL_LOG_LEVEL): '],
-    ['fail/public-url-not-http', { ENROLL_PUBLIC_URL: 'ftp://pki.example.com' }, 'config: publicUrl (from ENROLL_PUBLIC_URL): '],
-    ['fail/schema-not-an-identifier', { ENROLL_DATABASE_SCHEMA: 'Drop Table' }, 'config: databaseSchema (from ENROLL_DATABASE_SCHEMA): '],
-    ['fail/database-url-not-a-url', { DATABASE_URL: 'localhost' }, 'config: databaseUrl (from DATABASE_URL): '],
+    [
+      'fail/https-port-not-a-number',
+      { ENROLL_HTTPS_PORT: 'abc' },
+      'config: httpsPort (from ENROLL_HTTPS_PORT): ',
+    ],
+    [
+      'fail/http-port-out-of-range',
+      { ENROLL_HTTP_PORT: '70000' },
+      'config: httpPort (from ENROLL_HTTP_PORT): ',
+    ],
+    [
+      'fail/body-limit-not-a-number',
+      { ENROLL_BODY_LIMIT_BYTES: 'x' },
+      'config: bodyLimitBytes (from ENROLL_BODY_LIMIT_BYTES): ',
+    ],
+    [
+      'fail/log-level-unknown',
+      { ENROLL_LOG_LEVEL: 'loud' },
+      'config: logLevel (from ENROLL_LOG_LEVEL): ',
+    ],
+    [
+      'fail/public-url-not-http',
+      { ENROLL_PUBLIC_URL: 'ftp://pki.example.com' },
+      'config: publicUrl (from ENROLL_PUBLIC_URL): ',
+    ],
+    [
+      'fail/schema-not-an-identifier',
+      { ENROLL_DATABASE_SCHEMA: 'Drop Table' },
+      'config: databaseSchema (from ENROLL_DATABASE_SCHEMA): ',
+    ],
+    [
+      'fail/database-url-not-a-url',
+      { DATABASE_URL: 'localhost' },
+      'config: databaseUrl (from DATABASE_URL): ',
+    ],
     [
       'fail/ca-key-algorithm-unknown',
       { ENROLL_CA_KEY_ALGORITHM: 'dsa-1024' },
@@ -185,13 +234,27 @@ describe('loadConfig files', () => {
     expect(c.httpsPort).toBe(9443)
     expect(c.dataDir).toBe('/var/lib/enroll')
     expect(c.admin.apiKeys).toEqual([{ name: 'ops', sha256: 'a'.repeat(64) }])
-    expect(c.profiles['default']).toMatchObject({ validityDays: 30, allow: { dns: ['**.corp.example'], ip: ['10.0.0.0/8'] } })
-    expect(c.profiles['web']).toMatchObject({ requireApproval: true, extKeyUsage: ['serverAuth', '1.2.3.4'] })
-    expect(Object.keys(c.profiles).sort()).toEqual(['default', 'server-tls', 'web'])
+    expect(c.profiles['default']).toMatchObject({
+      validityDays: 30,
+      allow: { dns: ['**.corp.example'], ip: ['10.0.0.0/8'] },
+    })
+    expect(c.profiles['web']).toMatchObject({
+      requireApproval: true,
+      extKeyUsage: ['serverAuth', '1.2.3.4'],
+    })
+    expect(Object.keys(c.profiles).sort()).toEqual([
+      'default',
+      'ocsp-responder-local',
+      'server-tls',
+      'web',
+    ])
   })
 
   it('ok/json', () => {
-    const path = write('enroll.json', JSON.stringify({ httpPort: 9080, databaseSchema: 'pki', profiles: { default: {} } }))
+    const path = write(
+      'enroll.json',
+      JSON.stringify({ httpPort: 9080, databaseSchema: 'pki', profiles: { default: {} } }),
+    )
     const c = loadConfig({ configPath: path, env: {} })
     expect(c.httpPort).toBe(9080)
     expect(c.databaseSchema).toBe('pki')
@@ -203,8 +266,14 @@ describe('loadConfig files', () => {
   })
 
   it('ok/env-wins-over-file', () => {
-    const path = write('ports.yaml', 'httpsPort: 9443\nbackends: { local: { kind: local, commonName: Corp CA } }\n')
-    const c = loadConfig({ configPath: path, env: { ENROLL_HTTPS_PORT: '7443', ENROLL_CA_KEY_ALGORITHM: 'ecdsa-p384' } })
+    const path = write(
+      'ports.yaml',
+      'httpsPort: 9443\nbackends: { local: { kind: local, commonName: Corp CA } }\n',
+    )
+    const c = loadConfig({
+      configPath: path,
+      env: { ENROLL_HTTPS_PORT: '7443', ENROLL_CA_KEY_ALGORITHM: 'ecdsa-p384' },
+    })
     expect(c.httpsPort).toBe(7443)
     expect(c.backends['local']).toMatchObject({ commonName: 'Corp CA', keyAlgorithm: 'ecdsa-p384' })
   })
@@ -220,12 +289,16 @@ describe('loadConfig files', () => {
 
   it('fail/not-yaml', () => {
     const path = write('broken.yaml', 'httpsPort: [1, 2\nfoo: {')
-    expect(configError(() => loadConfig({ configPath: path, env: {} })).message).toMatch(/^config: .*broken\.yaml is not valid YAML\/JSON: /)
+    expect(configError(() => loadConfig({ configPath: path, env: {} })).message).toMatch(
+      /^config: .*broken\.yaml is not valid YAML\/JSON: /,
+    )
   })
 
   it('fail/not-a-mapping', () => {
     const path = write('list.yaml', '- 1\n- 2\n')
-    expect(configError(() => loadConfig({ configPath: path, env: {} })).message).toBe(`config: ${path} must hold a mapping`)
+    expect(configError(() => loadConfig({ configPath: path, env: {} })).message).toBe(
+      `config: ${path} must hold a mapping`,
+    )
   })
 
   it('fail/bad-value-names-nested-key', () => {
@@ -244,13 +317,18 @@ describe('loadConfig refusals', () => {
   })
 
   it('fail/unknown-profile-key', () => {
-    const e = configError(() => loadConfig({ env: {}, overrides: { profiles: { default: { validity: 3 } } } }))
+    const e = configError(() =>
+      loadConfig({ env: {}, overrides: { profiles: { default: { validity: 3 } } } }),
+    )
     expect(e.message).toBe('config: profiles.default: Unrecognized key: "validity"')
   })
 
   it('fail/profile-names-missing-backend', () => {
     const e = configError(() =>
-      loadConfig({ env: {}, overrides: { profiles: { default: {}, vpn: { backend: 'vault-prod' } } } }),
+      loadConfig({
+        env: {},
+        overrides: { profiles: { default: {}, vpn: { backend: 'vault-prod' } } },
+      }),
     )
     expect(e.message).toBe('config: profiles.vpn.backend: no backend "vault-prod" is configured')
   })
@@ -262,20 +340,30 @@ describe('loadConfig refusals', () => {
 
   it('fail/validity-above-max', () => {
     const e = configError(() =>
-      loadConfig({ env: {}, overrides: { profiles: { default: { validityDays: 400, maxValidityDays: 397 } } } }),
+      loadConfig({
+        env: {},
+        overrides: { profiles: { default: { validityDays: 400, maxValidityDays: 397 } } },
+      }),
     )
     expect(e.message).toBe('config: profiles.default.validityDays: exceeds maxValidityDays')
   })
 
   it('fail/api-key-and-digest-both-set', () => {
     const e = configError(() =>
-      loadConfig({ env: {}, overrides: { admin: { apiKeys: [{ name: 'x', key: 'k'.repeat(20), sha256: 'a'.repeat(64) }] } } }),
+      loadConfig({
+        env: {},
+        overrides: {
+          admin: { apiKeys: [{ name: 'x', key: 'k'.repeat(20), sha256: 'a'.repeat(64) }] },
+        },
+      }),
     )
     expect(e.message).toBe('config: admin.apiKeys.0: set exactly one of key, sha256')
   })
 
   it('fail/unknown-eku-name', () => {
-    const e = configError(() => loadConfig({ env: {}, overrides: { profiles: { default: { extKeyUsage: ['webServer'] } } } }))
+    const e = configError(() =>
+      loadConfig({ env: {}, overrides: { profiles: { default: { extKeyUsage: ['webServer'] } } } }),
+    )
     expect(e.message).toMatch(/^config: profiles\.default\.extKeyUsage\.0: /)
   })
 })

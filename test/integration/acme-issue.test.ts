@@ -1,0 +1,145 @@
+// RFC 8555 end to end over app.request(): directory, nonces, newAccount, newOrder, http-01 / dns-01 really
+// validated against local responders, finalize, certificate download; on PostgreSQL and on PGlite.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { x509 } from '../../src/pki/x509.js'
+import { fromPemAll } from '../../src/pki/pem.js'
+import { AcmeTestClient, startHttp01Responder } from '../helpers/acme-client.js'
+import { DIRECTORY, PUBLIC_URL, startAcmeTestServer, type AcmeTestServer } from '../helpers/acme-server.js'
+import { makeCsr } from '../helpers/csr.js'
+import { startTestDns, type TestDnsServer } from '../helpers/dns-server.js'
+import { createHash } from 'node:crypto'
+
+const postgresUrl = inject('postgresUrl')
+const targets = [...(postgresUrl ? [['postgres', postgresUrl] as const] : []), ['pglite', undefined] as const]
+
+describe.each(targets)('ACME issuance on %s', (_name, url) => {
+  let server: AcmeTestServer
+  let http01: Awaited<ReturnType<typeof startHttp01Responder>>
+  let dns: TestDnsServer
+
+  beforeAll(async () => {
+    http01 = await startHttp01Responder()
+    dns = await startTestDns()
+    server = await startAcmeTestServer({ postgresUrl: url, acme: { http01Port: http01.port, dnsResolver: dns.address } })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await http01?.close()
+    await dns?.close()
+  })
+
+  it('ok/directory-lists-resources-and-meta', async () => {
+    const r = await server.fetch(DIRECTORY)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    const d = await r.json()
+    expect(d).toMatchObject({
+      newNonce: `${PUBLIC_URL}/acme/new-nonce`,
+      newAccount: `${PUBLIC_URL}/acme/new-account`,
+      newOrder: `${PUBLIC_URL}/acme/new-order`,
+      revokeCert: `${PUBLIC_URL}/acme/revoke-cert`,
+      keyChange: `${PUBLIC_URL}/acme/key-change`,
+      renewalInfo: `${PUBLIC_URL}/acme/renewal-info`,
+      meta: { externalAccountRequired: false, profiles: { default: expect.any(String) } },
+    })
+  })
+
+  it('ok/newNonce-head-200-get-204-no-store', async () => {
+    const head = await server.fetch(`${PUBLIC_URL}/acme/new-nonce`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('cache-control')).toBe('no-store')
+    expect(head.headers.get('replay-nonce')).toBeTruthy()
+    expect(head.headers.get('link')).toBe(`<${DIRECTORY}>;rel="index"`)
+    const get = await server.fetch(`${PUBLIC_URL}/acme/new-nonce`)
+    expect(get.status).toBe(204)
+  })
+
+  it('ok/issue-ip-identifier-with-http-01', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
+    const missing = await client.post(client.directory['newAccount'], { onlyReturnExisting: true }, { jwk: true })
+    expect(missing.status).toBe(400)
+    expect(missing.headers.get('content-type')).toBe('application/problem+json')
+    expect(missing.body.type).toBe('urn:ietf:params:acme:error:accountDoesNotExist')
+    expect(missing.headers.get('replay-nonce')).toBeTruthy()
+
+    const created = await client.newAccount({ termsOfServiceAgreed: true, contact: ['mailto:ops@example.com'] })
+    expect(created.status).toBe(201)
+    expect(created.headers.get('location')).toMatch(new RegExp(`^${PUBLIC_URL}/acme/acct/`))
+    expect(created.body).toMatchObject({ status: 'valid', contact: ['mailto:ops@example.com'] })
+    const again = await client.newAccount()
+    expect(again.status).toBe(200)
+    expect(again.headers.get('location')).toBe(created.headers.get('location'))
+
+    const order = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'ip', value: '127.0.0.1' }] })
+    expect(order.status).toBe(201)
+    expect(order.body.status).toBe('pending')
+    const authz = await client.post(order.body.authorizations[0], '')
+    expect(authz.body.identifier).toEqual({ type: 'ip', value: '127.0.0.1' })
+    expect(authz.body.challenges.map((c: { type: string }) => c.type)).toEqual(['http-01', 'tls-alpn-01'])
+    const ch = authz.body.challenges.find((c: { type: string }) => c.type === 'http-01')
+    http01.tokens.set(ch.token, client.keyAuthorization(ch.token))
+    const started = await client.post(ch.url, {})
+    expect(started.status).toBe(200)
+    expect(started.body.status).toBe('processing')
+    expect(started.headers.get('link')).toContain('rel="up"')
+    await server.settle()
+    expect((await client.poll(order.body.authorizations[0])).body.status).toBe('valid')
+    expect((await client.poll(order.headers.get('location')!)).body.status).toBe('ready')
+
+    const csr = await makeCsr({ dns: [], ip: ['127.0.0.1'] })
+    const fin = await client.post(order.body.finalize, { csr: Buffer.from(csr.der).toString('base64url') })
+    expect(fin.status).toBe(200)
+    expect(fin.body.status).toBe('valid')
+    const cert = await client.post(fin.body.certificate, '')
+    expect(cert.status).toBe(200)
+    expect(cert.headers.get('content-type')).toBe('application/pem-certificate-chain')
+    const [leaf, issuing] = fromPemAll(cert.text, 'CERTIFICATE')
+    const parsed = new x509.X509Certificate(leaf!)
+    expect(await parsed.verify({ publicKey: new x509.X509Certificate(issuing!).publicKey, signatureOnly: true })).toBe(true)
+    const san = parsed.getExtension(x509.SubjectAlternativeNameExtension)!
+    expect(san.names.items.map((n) => n.value)).toEqual(['127.0.0.1'])
+    expect(http01.requests.some((r) => r.includes(ch.token))).toBe(true)
+
+    const list = await client.post(created.body.orders, '')
+    expect(list.body).toEqual({ orders: [order.headers.get('location')] })
+  })
+
+  it('ok/issue-dns-names-and-wildcard-with-dns-01', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY, 'EdDSA')
+    await client.newAccount()
+    const names = ['www.dns01.test', '*.dns01.test']
+    const order = await client.post(client.directory['newOrder'], { identifiers: names.map((value) => ({ type: 'dns', value })) })
+    expect(order.status).toBe(201)
+    for (const authzUrl of order.body.authorizations) {
+      const authz = await client.post(authzUrl, '')
+      const ch = authz.body.challenges.find((c: { type: string }) => c.type === 'dns-01')
+      if (authz.body.wildcard) expect(authz.body.challenges).toHaveLength(1)
+      const digest = createHash('sha256').update(client.keyAuthorization(ch.token)).digest('base64url')
+      const name = `_acme-challenge.${authz.body.identifier.value}`
+      dns.txt.set(name, [...(dns.txt.get(name) ?? []), digest])
+      await client.post(ch.url, {})
+    }
+    await server.settle()
+    expect((await client.poll(order.headers.get('location')!)).body.status).toBe('ready')
+    const csr = await makeCsr({ subject: 'CN=www.dns01.test', dns: names, key: 'rsa-2048' })
+    const fin = await client.post(order.body.finalize, { csr: Buffer.from(csr.der).toString('base64url') })
+    expect(fin.body.status).toBe('valid')
+  })
+
+  it('fail/http-01-wrong-key-authorization-makes-order-invalid', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY, 'RS256')
+    await client.newAccount()
+    const order = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'dns', value: 'wrong.http01.test' }] })
+    const authz = await client.post(order.body.authorizations[0], '')
+    const ch = authz.body.challenges.find((c: { type: string }) => c.type === 'http-01')
+    http01.tokens.set(ch.token, 'not-the-key-authorization')
+    await client.post(ch.url, {})
+    await server.settle()
+    const settled = await client.poll(order.body.authorizations[0])
+    expect(settled.body.status).toBe('invalid')
+    const failed = settled.body.challenges.find((c: { type: string }) => c.type === 'http-01')
+    expect(failed.error.type).toBe('urn:ietf:params:acme:error:unauthorized')
+    const o = await client.post(order.headers.get('location')!, '')
+    expect(o.body.status).toBe('invalid')
+  })
+})

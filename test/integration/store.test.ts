@@ -1,0 +1,560 @@
+// src/store: the inventory and the audit log on the real PostgreSQL and on PGlite (one SQL dialect).
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { PGlite } from '@electric-sql/pglite'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newSerial } from '../../src/pki/serial.js'
+import type { NewReservation } from '../../src/store/certificates.js'
+import {
+  openStore,
+  type AuditEntry,
+  type CertificateRecord,
+  type Store,
+} from '../../src/store/index.js'
+import { migrate, migrations } from '../../src/store/migrations.js'
+import { storeTargets, type StoreTarget } from '../helpers/store.js'
+
+const DAY = 24 * 3600 * 1000
+type Opened = Awaited<ReturnType<StoreTarget['open']>>
+
+let counter = 0
+const reservation = (o: Partial<NewReservation> = {}): NewReservation => ({
+  serial: newSerial(),
+  status: 'reserved',
+  profile: 'default',
+  backendId: 'local',
+  protocol: 'admin',
+  requester: 'admin:test',
+  subject: 'CN=host.example.com',
+  sans: [{ type: 'dns', value: 'host.example.com' }],
+  csrDer: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]),
+  plan: { note: 'opaque to the store' },
+  notBefore: new Date(Date.now() - 60_000),
+  notAfter: new Date(Date.now() + 90 * DAY),
+  ...o,
+})
+
+/** Stand-in certificate bytes: the store treats DER as opaque; fingerprints must be unique. */
+const issued = (notAfter = new Date(Date.now() + 90 * DAY)) => {
+  const n = ++counter
+  return {
+    der: new Uint8Array([0x30, 0x02, n & 0xff, (n >> 8) & 0xff]),
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter,
+    fingerprintSha256: `${'f'.repeat(56)}${n.toString(16).padStart(8, '0')}`,
+  }
+}
+
+const entry = (action: string, o: Partial<AuditEntry> = {}): AuditEntry => ({
+  action,
+  actor: 'admin:test',
+  protocol: 'admin',
+  ...o,
+})
+
+async function issuedRecord(
+  store: Store,
+  o: Partial<NewReservation> = {},
+  notAfter?: Date,
+): Promise<CertificateRecord> {
+  const r = await store.certificates.reserve(reservation(o))
+  return store.certificates.complete(r.id, issued(notAfter), entry('certificate.issued'))
+}
+
+/** Runs `fn` with a raw client on a store's database. PGlite admits one process: the store must be closed. */
+async function withRawSql<T>(
+  target: StoreTarget['name'],
+  opened: Opened,
+  fn: (query: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
+): Promise<T> {
+  if (target === 'postgres') {
+    const sql = postgres(opened.url!, {
+      max: 1,
+      onnotice: () => {},
+      connection: { search_path: opened.schema },
+    })
+    try {
+      return await fn(async (text) => [...(await sql.unsafe(text))])
+    } finally {
+      await sql.end()
+    }
+  }
+  const db = await PGlite.create(join(opened.dataDir, 'db'))
+  try {
+    return await fn(async (text) => (await db.query<Record<string, unknown>>(text)).rows)
+  } finally {
+    await db.close()
+  }
+}
+
+describe.each(storeTargets())('store on $name', (target) => {
+  let opened: Opened
+  let store: Store
+  beforeAll(async () => {
+    opened = await target.open()
+    store = opened.store
+  })
+  afterAll(() => opened?.cleanup())
+
+  describe('migrations', () => {
+    it('ok/applied-once-and-idempotent', async () => {
+      const second = await target.open()
+      const row = await second.store.certificates.reserve(reservation())
+      if (target.name === 'postgres') {
+        // Another instance opening the same schema applies nothing and sees the same data.
+        const again = await openStore({
+          url: second.url,
+          dataDir: second.dataDir,
+          schema: second.schema,
+          poolSize: 1,
+        })
+        expect((await again.certificates.getById(row.id))?.serial).toBe(row.serial)
+        await again.close()
+        const sql = postgres(second.url!, {
+          max: 1,
+          onnotice: () => {},
+          connection: { search_path: second.schema },
+        })
+        try {
+          expect(await migrate(sql, second.schema)).toEqual([])
+          const versions = await sql<
+            { version: number }[]
+          >`select version from schema_migrations order by version`
+          expect(versions.map((v) => v.version)).toEqual(migrations.map((m) => m.version))
+        } finally {
+          await sql.end()
+        }
+        await second.cleanup()
+        return
+      }
+      // PGlite: close, reopen on the same data directory; nothing is re-applied and the row survives.
+      await second.store.close()
+      try {
+        const again = await openStore({
+          url: undefined,
+          dataDir: second.dataDir,
+          schema: 'public',
+          poolSize: 1,
+        })
+        expect((await again.certificates.getById(row.id))?.serial).toBe(row.serial)
+        await again.close()
+        const versions = await withRawSql(target.name, second, (query) =>
+          query('select version from schema_migrations order by version'),
+        )
+        expect(versions.map((v) => v['version'])).toEqual(migrations.map((m) => m.version))
+      } finally {
+        rmSync(second.dataDir, { recursive: true, force: true })
+      }
+    })
+  })
+
+  describe('reserve → complete → revoke', () => {
+    let record: CertificateRecord
+
+    it('ok/reserve-with-audit', async () => {
+      const r = reservation({
+        sans: [
+          { type: 'dns', value: 'a.example.com' },
+          { type: 'ip', value: '192.0.2.1' },
+        ],
+      })
+      record = await store.certificates.reserve(
+        r,
+        entry('certificate.requested', { requestId: 'req-1', detail: { k: 1 } }),
+      )
+      expect(record).toMatchObject({
+        serial: r.serial,
+        status: 'reserved',
+        profile: 'default',
+        backendId: 'local',
+        protocol: 'admin',
+        requester: 'admin:test',
+        subject: 'CN=host.example.com',
+        sans: r.sans,
+        plan: r.plan,
+        der: null,
+        fingerprintSha256: null,
+        issuedAt: null,
+        revokedAt: null,
+        revocationReason: null,
+      })
+      expect(record.id).toMatch(/^\d+$/)
+      expect([...record.csrDer!]).toEqual([...r.csrDer!])
+      expect(record.notBefore).toEqual(r.notBefore)
+      expect(record.notAfter).toEqual(r.notAfter)
+      const events = await store.audit.list({ serial: r.serial, limit: 10 })
+      expect(events).toHaveLength(1)
+      expect(events[0]).toMatchObject({
+        action: 'certificate.requested',
+        actor: 'admin:test',
+        protocol: 'admin',
+        certificateId: record.id,
+        serial: r.serial,
+        requestId: 'req-1',
+        detail: { k: 1 },
+      })
+    })
+
+    it('ok/complete-with-audit', async () => {
+      const cert = issued()
+      const done = await store.certificates.complete(
+        record.id,
+        cert,
+        entry('certificate.issued', { detail: { profile: 'default' } }),
+      )
+      expect(done).toMatchObject({
+        id: record.id,
+        status: 'valid',
+        fingerprintSha256: cert.fingerprintSha256,
+        failure: null,
+      })
+      expect([...done.der!]).toEqual([...cert.der])
+      expect(done.notAfter).toEqual(cert.notAfter)
+      expect(done.issuedAt).toBeInstanceOf(Date)
+      expect(await store.certificates.getBySerial(record.serial)).toEqual(done)
+      const events = await store.audit.list({ serial: record.serial, limit: 10 })
+      expect(events.map((e) => [e.action, e.certificateId])).toEqual([
+        ['certificate.issued', record.id],
+        ['certificate.requested', record.id],
+      ])
+    })
+
+    it('fail/complete-twice-writes-no-audit', async () => {
+      await expect(
+        store.certificates.complete(record.id, issued(), entry('test.complete-twice')),
+      ).rejects.toThrow(`certificate ${record.id} already holds a certificate`)
+      expect(await store.audit.list({ action: 'test.complete-twice', limit: 10 })).toEqual([])
+    })
+
+    it('fail/fail-on-valid-row-is-a-no-op', async () => {
+      expect(
+        await store.certificates.fail(record.id, 'late', entry('test.fail-valid')),
+      ).toBeUndefined()
+      expect((await store.certificates.getById(record.id))?.status).toBe('valid')
+      expect(await store.audit.list({ action: 'test.fail-valid', limit: 10 })).toEqual([])
+    })
+
+    it('fail/unused-reason-7-is-atomic', async () => {
+      const at = new Date()
+      await expect(
+        store.certificates.revoke(record.id, { reason: 7, at }, entry('test.reason-7')),
+      ).rejects.toThrow()
+      expect((await store.certificates.getById(record.id))?.status).toBe('valid')
+      expect(await store.audit.list({ action: 'test.reason-7', limit: 10 })).toEqual([])
+    })
+
+    it('ok/revoke-with-audit', async () => {
+      const at = new Date(Date.now() - 5000)
+      const revoked = await store.certificates.revoke(
+        record.id,
+        { reason: 1, at },
+        entry('certificate.revoked', { detail: { reason: 1 } }),
+      )
+      expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 1, revokedAt: at })
+      const [last] = await store.audit.list({ serial: record.serial, limit: 1 })
+      expect(last).toMatchObject({
+        action: 'certificate.revoked',
+        certificateId: record.id,
+        detail: { reason: 1 },
+      })
+    })
+
+    it('fail/revoke-twice-writes-no-audit', async () => {
+      expect(
+        await store.certificates.revoke(
+          record.id,
+          { reason: 4, at: new Date() },
+          entry('test.revoke-twice'),
+        ),
+      ).toBeUndefined()
+      expect((await store.certificates.getById(record.id))?.revocationReason).toBe(1)
+      expect(await store.audit.list({ action: 'test.revoke-twice', limit: 10 })).toEqual([])
+    })
+
+    it('fail/duplicate-serial-writes-no-audit', async () => {
+      await expect(
+        store.certificates.reserve(
+          reservation({ serial: record.serial }),
+          entry('test.duplicate-serial'),
+        ),
+      ).rejects.toThrow()
+      expect(await store.audit.list({ action: 'test.duplicate-serial', limit: 10 })).toEqual([])
+    })
+
+    it('ok/reserve-without-audit', async () => {
+      const r = await store.certificates.reserve(reservation())
+      expect(r.status).toBe('reserved')
+      expect(await store.audit.list({ serial: r.serial, limit: 10 })).toEqual([])
+    })
+  })
+
+  describe('approval and failure transitions', () => {
+    it('ok/pending-approved', async () => {
+      const r = await store.certificates.reserve(reservation({ status: 'pending' }))
+      const d = await store.certificates.decide(
+        r.id,
+        'reserved',
+        'admin:alice',
+        entry('request.approved'),
+      )
+      expect(d).toMatchObject({ status: 'reserved', decidedBy: 'admin:alice', failure: null })
+      expect(
+        await store.certificates.decide(r.id, 'rejected', 'admin:bob', entry('test.decide-twice')),
+      ).toBeUndefined()
+      expect(await store.audit.list({ action: 'test.decide-twice', limit: 10 })).toEqual([])
+    })
+
+    it('ok/pending-rejected', async () => {
+      const r = await store.certificates.reserve(reservation({ status: 'pending' }))
+      const d = await store.certificates.decide(
+        r.id,
+        'rejected',
+        'admin:alice',
+        entry('request.rejected'),
+        'not ours',
+      )
+      expect(d).toMatchObject({ status: 'rejected', decidedBy: 'admin:alice', failure: 'not ours' })
+    })
+
+    it('ok/reserved-failed', async () => {
+      const r = await store.certificates.reserve(reservation())
+      const f = await store.certificates.fail(r.id, 'CA said no', entry('certificate.failed'))
+      expect(f).toMatchObject({ status: 'failed', failure: 'CA said no' })
+      const [event] = await store.audit.list({ serial: r.serial, limit: 1 })
+      expect(event).toMatchObject({ action: 'certificate.failed', certificateId: r.id })
+    })
+
+    it('ok/voided-row-still-takes-a-late-certificate', async () => {
+      const r = await store.certificates.reserve(reservation())
+      await store.certificates.fail(r.id, 'voided', entry('certificate.voided'))
+      const done = await store.certificates.complete(r.id, issued(), entry('certificate.issued'))
+      expect(done).toMatchObject({ status: 'valid', failure: null })
+    })
+
+    it('ok/lookups-of-unknown-rows', async () => {
+      expect(await store.certificates.getById('999999999')).toBeUndefined()
+      expect(await store.certificates.getById('not-a-number')).toBeUndefined()
+      expect(await store.certificates.getBySerial('7f')).toBeUndefined()
+    })
+  })
+
+  describe('list filters', () => {
+    // Rows of this block carry profile "list-<target>"; other blocks use other profiles.
+    const profile = `list-${target.name}`
+    const rows: Record<string, CertificateRecord> = {}
+    beforeAll(async () => {
+      const soon = new Date(Date.now() + 5 * DAY)
+      rows['soon'] = await issuedRecord(
+        store,
+        { profile, sans: [{ type: 'dns', value: 'soon.Example-List.test' }] },
+        soon,
+      )
+      rows['later'] = await issuedRecord(store, {
+        profile,
+        sans: [{ type: 'dns', value: 'later.example-list.test' }],
+      })
+      rows['expired'] = await issuedRecord(
+        store,
+        { profile, sans: [{ type: 'ip', value: '192.0.2.99' }] },
+        new Date(Date.now() - DAY),
+      )
+      const toRevoke = await issuedRecord(store, {
+        profile,
+        sans: [{ type: 'email', value: 'ops@example-list.test' }],
+      })
+      rows['revoked'] = (await store.certificates.revoke(
+        toRevoke.id,
+        { reason: 4, at: new Date() },
+        entry('certificate.revoked'),
+      ))!
+      rows['pending'] = await store.certificates.reserve(
+        reservation({ profile, status: 'pending' }),
+      )
+      rows['other'] = await issuedRecord(store, {
+        profile: `${profile}-other`,
+        sans: [{ type: 'dns', value: 'x.example-list.test' }],
+      })
+    })
+    const ids = (list: CertificateRecord[]) => list.map((r) => r.id)
+
+    it('ok/profile-newest-first', async () => {
+      const list = await store.certificates.list({ profile, limit: 100 })
+      expect(ids(list)).toEqual(
+        ['pending', 'revoked', 'expired', 'later', 'soon'].map((k) => rows[k]!.id),
+      )
+    })
+
+    it.each([
+      ['ok/status-valid-excludes-expired', 'valid', ['later', 'soon']],
+      ['ok/status-expired-derived', 'expired', ['expired']],
+      ['ok/status-revoked', 'revoked', ['revoked']],
+      ['ok/status-pending', 'pending', ['pending']],
+      ['ok/status-failed-none', 'failed', []],
+    ] as const)('%s', async (_name, status, expected) => {
+      const list = await store.certificates.list({ profile, status, limit: 100 })
+      expect(ids(list)).toEqual(expected.map((k) => rows[k]!.id))
+    })
+
+    it('ok/expiring-before', async () => {
+      const list = await store.certificates.list({
+        profile,
+        status: 'valid',
+        expiringBefore: new Date(Date.now() + 30 * DAY),
+        limit: 100,
+      })
+      expect(ids(list)).toEqual([rows['soon']!.id])
+    })
+
+    it('ok/san-contains-case-insensitive', async () => {
+      const list = await store.certificates.list({ sanContains: 'EXAMPLE-list.TEST', limit: 100 })
+      expect(ids(list)).toEqual(['other', 'revoked', 'later', 'soon'].map((k) => rows[k]!.id))
+      expect(ids(await store.certificates.list({ sanContains: '192.0.2.99', limit: 100 }))).toEqual(
+        [rows['expired']!.id],
+      )
+    })
+
+    it('ok/san-contains-treats-like-wildcards-literally', async () => {
+      expect(await store.certificates.list({ sanContains: '%', limit: 100 })).toEqual([])
+      expect(await store.certificates.list({ sanContains: 'soon_example', limit: 100 })).toEqual([])
+    })
+
+    it('ok/keyset-cursor-paging', async () => {
+      const all = ids(await store.certificates.list({ profile, limit: 100 }))
+      const seen: string[] = []
+      let beforeId: string | undefined
+      for (let page = 0; page < 10; page++) {
+        const list = await store.certificates.list({ profile, beforeId, limit: 2 })
+        if (!list.length) break
+        expect(list.length).toBeLessThanOrEqual(2)
+        seen.push(...ids(list))
+        beforeId = list.at(-1)!.id
+      }
+      expect(seen).toEqual(all)
+    })
+  })
+
+  describe('counts and stale reservations', () => {
+    it('ok/count-by-status', async () => {
+      const before = await store.certificates.countByStatus()
+      const n = (counts: Record<string, number>, k: string) => counts[k] ?? 0
+      await issuedRecord(store, { profile: 'count' })
+      await issuedRecord(store, { profile: 'count' }, new Date(Date.now() - 1000))
+      await store.certificates.reserve(reservation({ profile: 'count', status: 'pending' }))
+      await store.certificates.reserve(reservation({ profile: 'count' }))
+      const after = await store.certificates.countByStatus()
+      expect(n(after, 'valid') - n(before, 'valid')).toBe(1)
+      expect(n(after, 'expired') - n(before, 'expired')).toBe(1)
+      expect(n(after, 'pending') - n(before, 'pending')).toBe(1)
+      expect(n(after, 'reserved') - n(before, 'reserved')).toBe(1)
+      const total = (await store.certificates.list({ limit: 10_000 })).length
+      expect(Object.values(after).reduce((a, b) => a + b, 0)).toBe(total)
+    })
+
+    it('ok/stale-reservations', async () => {
+      const reserved = await store.certificates.reserve(reservation({ profile: 'stale' }))
+      const pending = await store.certificates.reserve(
+        reservation({ profile: 'stale', status: 'pending' }),
+      )
+      const valid = await issuedRecord(store, { profile: 'stale' })
+      await sleep(20)
+      expect(ids(await store.certificates.staleReservations(3600))).not.toContain(reserved.id)
+      const stale = ids(await store.certificates.staleReservations(0))
+      expect(stale).toContain(reserved.id)
+      expect(stale).not.toContain(pending.id)
+      expect(stale).not.toContain(valid.id)
+    })
+    const ids = (list: CertificateRecord[]) => list.map((r) => r.id)
+  })
+
+  describe('audit log', () => {
+    it('ok/append-and-query', async () => {
+      const serial = newSerial()
+      await store.audit.append(entry('test.a', { serial, detail: { n: 1 } }))
+      await store.audit.append(entry('test.b', { serial, detail: { n: 2 } }))
+      await store.audit.append(entry('test.a', { serial, detail: { n: 3 } }))
+      const newest = await store.audit.list({ serial, limit: 10 })
+      expect(newest.map((e) => e.detail['n'])).toEqual([3, 2, 1])
+      expect(newest[0]!.at).toBeInstanceOf(Date)
+      expect(
+        (await store.audit.list({ serial, action: 'test.a', limit: 10 })).map((e) => e.detail['n']),
+      ).toEqual([3, 1])
+      const older = await store.audit.list({ serial, beforeId: newest[0]!.id, limit: 10 })
+      expect(older.map((e) => e.detail['n'])).toEqual([2, 1])
+      const tail = await store.audit.list({
+        serial,
+        afterId: newest[2]!.id,
+        order: 'asc',
+        limit: 10,
+      })
+      expect(tail.map((e) => e.detail['n'])).toEqual([2, 3])
+    })
+
+    it('ok/order-is-numeric-across-a-digit-boundary', async () => {
+      const serial = newSerial()
+      const [newest] = await store.audit.list({ limit: 1 })
+      const last = Number(newest?.id ?? 0)
+      // Enough events that ids cross the next power of ten (9 → 10, 99 → 100, …); text order would break here.
+      const boundary = 10 ** String(last).length
+      const n = boundary - last + 2
+      for (let i = 0; i < n; i++)
+        await store.audit.append(entry('test.order', { serial, detail: { i } }))
+      const desc = await store.audit.list({ serial, limit: 1000 })
+      expect(desc.map((e) => e.detail['i'])).toEqual([...Array(n).keys()].reverse())
+      const asc = await store.audit.list({ serial, limit: 1000, order: 'asc' })
+      expect(asc.map((e) => e.detail['i'])).toEqual([...Array(n).keys()])
+      const page = await store.audit.list({ serial, beforeId: desc[0]!.id, limit: 2 })
+      expect(page.map((e) => e.detail['i'])).toEqual([n - 2, n - 3])
+    })
+
+    it('fail/audit-events-reject-update-and-delete', async () => {
+      if (target.name === 'postgres') {
+        await store.audit.append(entry('test.append-only'))
+        await withRawSql(target.name, opened, async (query) => {
+          await expect(query(`update audit_events set actor = 'mallory'`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          await expect(query(`delete from audit_events`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          await expect(query(`truncate audit_events`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          const left = await query(
+            `select count(*)::int as n from audit_events where actor = 'mallory'`,
+          )
+          expect(left[0]!['n']).toBe(0)
+        })
+        expect(await store.audit.list({ action: 'test.append-only', limit: 10 })).toHaveLength(1)
+        return
+      }
+      // PGlite admits one process: write through a store, close it, then try from a raw session.
+      const second = await target.open()
+      try {
+        await second.store.audit.append(entry('test.append-only'))
+        await second.store.close()
+        await withRawSql(target.name, second, async (query) => {
+          await expect(query(`update audit_events set actor = 'mallory'`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          await expect(query(`delete from audit_events`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          await expect(query(`truncate audit_events`)).rejects.toThrow(
+            'audit_events is append-only',
+          )
+          const rows = await query(`select action, actor from audit_events`)
+          expect(rows).toEqual([{ action: 'test.append-only', actor: 'admin:test' }])
+        })
+      } finally {
+        rmSync(second.dataDir, { recursive: true, force: true })
+      }
+    })
+  })
+
+  it('ok/ping', async () => {
+    expect(await store.ping()).toBe(true)
+    expect(store.kind).toBe(target.name === 'postgres' ? 'postgres' : 'embedded')
+  })
+})
