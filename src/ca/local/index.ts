@@ -3,12 +3,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { x509 } from '../../pki/x509.js'
-import type { BackendConfig, CaKeyAlgorithm, KeyUsageName } from '../../config/schema.js'
+import type { BackendConfig, CaKeyAlgorithm } from '../../config/schema.js'
 import { ecdsaRawToDer, NULL, oid, sequence } from '../../pki/der.js'
 import { keyIdentifier } from '../../pki/key-identifier.js'
 import { fromPemAll, toPem, type Der } from '../../pki/pem.js'
 import type { CaBackend, CanSignCrl, CrlSigner, RevokeRequest, SignRequest, SignResult } from '../backend.js'
 import { pkiUrls, type PkiUrls } from '../urls.js'
+import { certificate, tbsBuilder } from './certificate.js'
 import { shardOf } from '../../store/revocation.js'
 import {
   algorithmOfKey,
@@ -29,17 +30,6 @@ export interface LocalCaOptions {
   publicHttpUrl: string
 }
 
-const keyUsageFlags: Record<KeyUsageName, x509.KeyUsageFlags> = {
-  digitalSignature: x509.KeyUsageFlags.digitalSignature,
-  nonRepudiation: x509.KeyUsageFlags.nonRepudiation,
-  keyEncipherment: x509.KeyUsageFlags.keyEncipherment,
-  dataEncipherment: x509.KeyUsageFlags.dataEncipherment,
-  keyAgreement: x509.KeyUsageFlags.keyAgreement,
-  keyCertSign: x509.KeyUsageFlags.keyCertSign,
-  cRLSign: x509.KeyUsageFlags.cRLSign,
-  encipherOnly: x509.KeyUsageFlags.encipherOnly,
-  decipherOnly: x509.KeyUsageFlags.decipherOnly,
-}
 
 export { keyIdentifier }
 
@@ -130,8 +120,6 @@ function randomSerial(): string {
 }
 
 const OCSP_SIGNING = '1.3.6.1.5.5.7.3.9'
-const OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5'
-const FRESHEST_CRL = '2.5.29.46'
 
 /** RFC 5758 §3.2 / RFC 4055 §5 AlgorithmIdentifier of the CA's signatures. */
 function signatureAlgorithmDer(alg: CaKeyAlgorithm): Der {
@@ -142,15 +130,11 @@ function signatureAlgorithmDer(alg: CaKeyAlgorithm): Der {
 
 export class LocalCa implements CaBackend, CanSignCrl {
   readonly kind = 'local' as const
-  readonly #issuingKey: CryptoKey
-  readonly #signing: Algorithm
-  readonly #issuerName: x509.Name
-  readonly #aki: x509.AuthorityKeyIdentifierExtension
-  readonly #aia: x509.AuthorityInfoAccessExtension
   readonly #urls: PkiUrls
   readonly #crlShards: number
   readonly #chain: Der[]
   readonly #crlSigner: CrlSigner
+  readonly #tbs: ReturnType<typeof tbsBuilder>
 
   private constructor(
     readonly id: string,
@@ -161,18 +145,15 @@ export class LocalCa implements CaBackend, CanSignCrl {
     publicHttpUrl: string,
     crlShards: number,
   ) {
-    this.#issuingKey = issuingKey
-    this.#signing = keyParams(algorithm).signing
-    this.#issuerName = issuing.subjectName
+    const signing = keyParams(algorithm).signing
     this.#chain = chain
-    this.#aki = new x509.AuthorityKeyIdentifierExtension(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)))
     this.#urls = pkiUrls(publicHttpUrl, id)
     this.#crlShards = crlShards
-    this.#aia = new x509.AuthorityInfoAccessExtension({ ocsp: [this.#urls.ocsp], caIssuers: [this.#urls.caIssuers] })
-    const signing = this.#signing
+    const issuerNameDer = new Uint8Array(issuing.subjectName.toArrayBuffer())
+    const issuerKeyId = new Uint8Array(Buffer.from(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)), 'hex'))
     this.#crlSigner = {
-      issuerNameDer: new Uint8Array(issuing.subjectName.toArrayBuffer()),
-      keyIdentifier: new Uint8Array(Buffer.from(keyIdentifier(new Uint8Array(issuing.publicKey.rawData)), 'hex')),
+      issuerNameDer,
+      keyIdentifier: issuerKeyId,
       signatureAlgorithmDer: signatureAlgorithmDer(algorithm),
       shards: crlShards,
       urls: this.#urls,
@@ -181,6 +162,13 @@ export class LocalCa implements CaBackend, CanSignCrl {
         return signing.name === 'ECDSA' ? ecdsaRawToDer(raw) : raw
       },
     }
+    this.#tbs = tbsBuilder({
+      issuerNameDer,
+      keyIdentifier: issuerKeyId,
+      signatureAlgorithmDer: this.#crlSigner.signatureAlgorithmDer,
+      ocspUrl: this.#urls.ocsp,
+      caIssuersUrl: this.#urls.caIssuers,
+    })
   }
 
   crlSigner(): CrlSigner {
@@ -212,52 +200,26 @@ export class LocalCa implements CaBackend, CanSignCrl {
   }
 
   async sign(req: SignRequest): Promise<SignResult> {
-    const subject = new x509.Name(req.subjectDer)
-    const subjectEmpty = subject.toJSON().length === 0
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(
-        req.keyUsage.reduce((flags, u) => flags | keyUsageFlags[u], 0),
-        true,
-      ),
-    ]
-    if (req.extKeyUsage.length) extensions.push(new x509.ExtendedKeyUsageExtension(req.extKeyUsage))
-    extensions.push(
-      new x509.SubjectKeyIdentifierExtension(keyIdentifier(req.publicKeyDer)),
-      this.#aki,
-    )
-    if (req.sans.length) {
-      // RFC 5280 §4.2.1.6: critical when the subject is empty.
-      extensions.push(
-        new x509.SubjectAlternativeNameExtension(
-          req.sans.map((s): x509.JsonGeneralName => ({ type: s.type === 'uri' ? 'url' : s.type, value: s.value })),
-          subjectEmpty,
-        ),
-      )
-    }
-    if (req.extKeyUsage.includes(OCSP_SIGNING)) {
-      // RFC 6960 §4.2.2.2.1: a delegated responder's certificate is not itself checked for revocation.
-      extensions.push(new x509.Extension(OCSP_NOCHECK, false, NULL))
-    } else {
-      const shard = this.#crlShards ? shardOf(req.serial, this.#crlShards) : undefined
-      extensions.push(
-        new x509.CRLDistributionPointsExtension([this.#urls.crl(shard)]),
-        new x509.Extension(FRESHEST_CRL, false, new x509.CRLDistributionPointsExtension([this.#urls.deltaCrl(shard)]).value),
-        this.#aia,
-      )
-    }
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: req.serial,
-      subject,
-      issuer: this.#issuerName,
+    const shard = this.#crlShards ? shardOf(req.serial, this.#crlShards) : undefined
+    const tbs = this.#tbs({
+      serial: req.serial,
       notBefore: req.notBefore,
       notAfter: req.notAfter,
-      publicKey: new x509.PublicKey(req.publicKeyDer),
-      signingKey: this.#issuingKey,
-      signingAlgorithm: this.#signing,
-      extensions,
+      subjectDer: req.subjectDer,
+      publicKeyDer: req.publicKeyDer,
+      subjectKeyIdentifier: Buffer.from(keyIdentifier(req.publicKeyDer), 'hex'),
+      sans: req.sans,
+      keyUsage: req.keyUsage,
+      extKeyUsage: req.extKeyUsage,
+      ocspNoCheck: req.extKeyUsage.includes(OCSP_SIGNING),
+      crlUrl: this.#urls.crl(shard),
+      deltaCrlUrl: this.#urls.deltaCrl(shard),
     })
-    return { certificateDer: new Uint8Array(cert.rawData), chainDer: this.#chain }
+    const signature = await this.#crlSigner.sign(tbs)
+    return {
+      certificateDer: certificate(tbs, this.#crlSigner.signatureAlgorithmDer, signature),
+      chainDer: this.#chain,
+    }
   }
 
   /** The inventory is the local CA's revocation state; CRL and OCSP read it. Nothing else to tell. */
