@@ -4,6 +4,8 @@ import { hostname } from 'node:os'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { addEstBasicUser, estConfigProblem } from './est.js'
+import { scepConfigProblem, scepRaProfileName, setScepChallenge } from './scep.js'
+import { compilePatterns } from '../policy/patterns.js'
 import { configSchema, profileSchema, type Config, type ProfileConfig } from './schema.js'
 
 export class ConfigError extends Error {
@@ -55,6 +57,8 @@ function applyEnv(raw: Json, env: Env): Map<string, string> {
   }
   const estBasic = env['ENROLL_EST_BASIC']
   if (estBasic) origin.set(addEstBasicUser(raw, estBasic), 'ENROLL_EST_BASIC')
+  const scepChallenge = env['ENROLL_SCEP_CHALLENGE']
+  if (scepChallenge) origin.set(setScepChallenge(raw, scepChallenge), 'ENROLL_SCEP_CHALLENGE')
   return origin
 }
 
@@ -107,6 +111,25 @@ function ocspResponderProfile(backend: string): ProfileConfig {
   })
 }
 
+/**
+ * SCEP RA certificates (RFC 8894 §2.2), one profile per CA backend: RSA, key transport and signing, never offered
+ * to enrollment protocols. Renewed by src/scep/ra.ts when a third of the validity is left.
+ */
+function scepRaProfile(backend: string, days: number): ProfileConfig {
+  return profileSchema.parse({
+    backend,
+    description: `SCEP RA certificates for CA backend ${backend}`,
+    allow: { dns: [], ip: [], email: [], uri: [], commonName: ['*'] },
+    subject: 'csr',
+    keys: { rsaMinBits: 2048, rsaMaxBits: 4096, ecdsaCurves: [], ed25519: false },
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    extKeyUsage: [],
+    validityDays: days,
+    maxValidityDays: days,
+    exposed: false,
+  })
+}
+
 export interface LoadOptions {
   configPath?: string | undefined
   env?: Env
@@ -142,9 +165,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!profiles['default']) throw new ConfigError('config: profiles: a profile named "default" is required')
   profiles['server-tls'] ??= serverTlsProfile(profiles['default'].backend)
   for (const id of Object.keys(c.backends)) profiles[ocspResponderProfileName(id)] ??= ocspResponderProfile(id)
+  for (const id of Object.keys(c.backends)) profiles[scepRaProfileName(id)] ??= scepRaProfile(id, c.scep.raValidityDays)
   for (const [name, profile] of Object.entries(profiles)) {
     if (!c.backends[profile.backend]) {
       throw new ConfigError(`config: profiles.${name}.backend: no backend "${profile.backend}" is configured`)
+    }
+    try {
+      compilePatterns(profile.allow)
+    } catch (e) {
+      throw new ConfigError(`config: profiles.${name}.allow: ${(e as Error).message}`)
     }
     if (profile.validityDays > profile.maxValidityDays) {
       throw new ConfigError(`config: profiles.${name}.validityDays: exceeds maxValidityDays`)
@@ -152,6 +181,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const estProblem = estConfigProblem(c.est, profiles)
   if (estProblem) throw new ConfigError(estProblem)
+  const scepProblem = scepConfigProblem(c.scep, profiles)
+  if (scepProblem) throw new ConfigError(scepProblem)
   const host = hostname()
   return {
     ...c,

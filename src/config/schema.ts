@@ -1,7 +1,10 @@
 // The one configuration schema. Every option is documented here; README's reference is written from it.
 import { z } from 'zod'
+import { pcaBackendSchema } from '../ca/pca/config.js'
+import { vaultBackendSchema } from '../ca/vault/config.js'
 import { acmeSchema } from './acme.js'
 import { estSchema } from './est.js'
+import { scepSchema } from './scep.js'
 
 /** Key algorithms the embedded CA can generate for its root and issuing keys. */
 export const caKeyAlgorithms = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const
@@ -54,14 +57,15 @@ const localBackend = z
     issuingValidityDays: z.number().int().positive().default(1825),
     /**
      * Partitioned CRLs: 0 (default) publishes one CRL for the CA; N > 0 splits it into N shards, each with a
-     * critical Issuing Distribution Point, and every certificate's CRL DP names its shard (serial mod N).
+     * critical Issuing Distribution Point, and every certificate's CRL DP names its shard (the serial's last 32 bits
+     * mod N).
      */
     crlShards: z.number().int().min(0).max(4096).default(0),
   })
   .strict()
 
-/** A CA backend. Vault and AWS Private CA join this union in their own issue. */
-export const backendSchema = z.discriminatedUnion('kind', [localBackend])
+/** A CA backend: the embedded CA, HashiCorp Vault PKI (src/ca/vault/config.ts) or AWS Private CA (src/ca/pca/config.ts). */
+export const backendSchema = z.discriminatedUnion('kind', [localBackend, vaultBackendSchema, pcaBackendSchema])
 export type BackendConfig = z.infer<typeof backendSchema>
 
 const identifierPatterns = z
@@ -225,6 +229,8 @@ export const configSchema = z
     acme: acmeSchema,
     /** EST server (RFC 7030, RFC 8951): labels, client authentication, users. See src/config/est.ts. */
     est: estSchema,
+    /** SCEP server (RFC 8894): labels, challenges, RA key, capabilities. See src/config/scep.ts. */
+    scep: scepSchema,
   })
   .strict()
 

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto'
 import { x509 } from '../pki/x509.js'
 import type { Logger } from 'pino'
 import { AuditAction } from '../audit/events.js'
-import type { CaBackend, SignRequest, SignResult } from '../ca/backend.js'
-import { canRecover } from '../ca/backend.js'
+import type { CaBackend, CanGenerateKey, EscrowedKey, KeyedSignResult, SignRequest, SignResult } from '../ca/backend.js'
+import { canGenerateKey, canRecover, SignOutcomeUnknown } from '../ca/backend.js'
 import type { BackendRegistry } from '../ca/registry.js'
 import type { Config } from '../config/schema.js'
 import { IssuanceError } from '../errors.js'
@@ -14,7 +14,7 @@ import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
 import { requestableReasons } from '../pki/revocation-reason.js'
 import { newSerial, normalizeSerial } from '../pki/serial.js'
-import { compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
+import { BACKDATE_MS, compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
 import type { CertificateRecord, Store } from '../store/index.js'
 import { requireRenewable } from './renewal.js'
 import { requestWithServerKey } from './server-keygen.js'
@@ -74,6 +74,8 @@ function signRequestFromRecord(record: CertificateRecord): SignRequest {
     notAfter: new Date(plan.notAfter),
     keyUsage: plan.keyUsage,
     extKeyUsage: plan.extKeyUsage,
+    csrDer: record.csrDer ?? undefined,
+    reservedAt: record.createdAt,
   }
 }
 
@@ -100,27 +102,64 @@ export function createIssuanceService(deps: IssuanceDeps) {
   }
 
   /** A certificate may not outlive its issuer (RFC 5280 §6 path validation would reject it). */
-  async function capToIssuer(backend: CaBackend, decision: Decision): Promise<Decision> {
+  async function issuerLimit(backend: CaBackend): Promise<number> {
     let limit = issuerNotAfter.get(backend.id)
     if (limit === undefined) {
       const [issuing] = await backend.chain()
       limit = issuing ? new x509.X509Certificate(issuing).notAfter.getTime() : Infinity
       issuerNotAfter.set(backend.id, limit)
     }
+    return limit
+  }
+
+  async function capToIssuer(backend: CaBackend, decision: Decision): Promise<Decision> {
+    const limit = await issuerLimit(backend)
     if (decision.notAfter.getTime() <= limit) return decision
     return { ...decision, notAfter: new Date(limit) }
   }
 
-  /** Signs a reserved record and records the result; the inventory holds every certificate signed. */
-  async function signReserved(record: CertificateRecord, actor: string, protocol: string, requestId?: string) {
+
+  /**
+   * An approved request is signed later than it was decided: its validity starts now (backdated as usual) and
+   * keeps the decided length, capped at the issuer's notAfter.
+   */
+  async function startingNow(record: CertificateRecord): Promise<CertificateRecord> {
+    const plan = record.plan as unknown as PlanJson
+    const notBefore = new Date(now().getTime() - BACKDATE_MS)
+    const length = new Date(plan.notAfter).getTime() - new Date(plan.notBefore).getTime()
+    let notAfter = new Date(notBefore.getTime() + length)
+    const limit = await issuerLimit(backendOf(record.backendId))
+    if (notAfter.getTime() > limit) notAfter = new Date(limit)
+    return { ...record, plan: { ...plan, notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() } }
+  }
+
+  /**
+   * Signs a reserved record and records the result; the inventory holds every certificate signed. `withKey`: the
+   * CA generates the key pair (CanGenerateKey) and the result carries the private key.
+   */
+  async function signReserved(record: CertificateRecord, actor: string, protocol: string, requestId?: string, withKey = false) {
     const backend = backendOf(record.backendId)
     const signReq = signRequestFromRecord(record)
-    let signed: SignResult
+    let signed: SignResult | KeyedSignResult
     try {
-      signed = await backend.sign(signReq)
+      signed = withKey && canGenerateKey(backend) ? await backend.issueWithKey(signReq) : await backend.sign(signReq)
     } catch (e) {
-      const detail = e instanceof IssuanceError ? e.detail : `CA backend "${backend.id}" failed to sign`
+      const detail =
+        e instanceof IssuanceError || e instanceof SignOutcomeUnknown ? (e instanceof IssuanceError ? e.detail : e.message) : `CA backend "${backend.id}" failed to sign`
       logger.error({ err: e, serial: record.serial, backend: backend.id }, 'signing failed')
+      if (e instanceof SignOutcomeUnknown && canRecover(backend)) {
+        // The CA may still issue: the reservation stays open and the reconciler completes or voids it.
+        await store.audit.append({
+          action: AuditAction.failed,
+          actor,
+          protocol,
+          requestId,
+          certificateId: record.id,
+          serial: record.serial,
+          detail: { reason: detail, outcome: 'unknown', reservation: 'left for the reconciler' },
+        })
+        throw new IssuanceError('backendUnavailable', detail, { cause: e })
+      }
       await store.certificates.fail(record.id, detail, {
         action: AuditAction.failed,
         actor,
@@ -130,14 +169,18 @@ export function createIssuanceService(deps: IssuanceDeps) {
       })
       throw e instanceof IssuanceError ? e : new IssuanceError('backendUnavailable', detail, { cause: e })
     }
-    const cert = new x509.X509Certificate(signed.certificateDer)
+    const validity =
+      signed.notBefore && signed.notAfter
+        ? { notBefore: signed.notBefore, notAfter: signed.notAfter }
+        : new x509.X509Certificate(signed.certificateDer)
     const done = await store.certificates.complete(
       record.id,
       {
         der: signed.certificateDer,
-        notBefore: cert.notBefore,
-        notAfter: cert.notAfter,
+        notBefore: validity.notBefore,
+        notAfter: validity.notAfter,
         fingerprintSha256: fingerprint(signed.certificateDer),
+        serial: signed.serial === undefined ? undefined : normalizeSerial(signed.serial),
       },
       { action: AuditAction.issued, actor, protocol, requestId, detail: { profile: record.profile } },
     )
@@ -148,7 +191,75 @@ export function createIssuanceService(deps: IssuanceDeps) {
         logger.warn({ replaces, serial: done.serial }, 'renewed certificate was no longer valid or already superseded')
       }
     }
-    return { status: 'issued' as const, certificate: done, certificateDer: signed.certificateDer, chainDer: signed.chainDer }
+    const issued = { status: 'issued' as const, certificate: done, certificateDer: signed.certificateDer, chainDer: signed.chainDer }
+    if (!withKey || !('privateKeyPkcs8' in signed) || !canGenerateKey(backend)) return issued
+    const keyed = signed as KeyedSignResult
+    await escrow(backend, record, done, keyed, actor, protocol, requestId)
+    return { ...issued, privateKeyPkcs8: keyed.privateKeyPkcs8 }
+  }
+
+  /** The escrow record of a certificate: that of the first certificate of its renewal line. */
+  async function escrowIdOf(record: CertificateRecord): Promise<string> {
+    let current = record
+    for (let hops = 0; hops < 1000; hops++) {
+      const replaces = (current.plan as unknown as PlanJson).replaces
+      const older = replaces ? await store.certificates.getById(replaces) : undefined
+      if (!older) return current.id
+      current = older
+    }
+    return current.id
+  }
+
+  /**
+   * Keeps a CA-generated key in the backend's escrow. Should that fail, the certificate (already recorded) is
+   * revoked, so no certificate is left whose key nobody holds in escrow, and the request fails.
+   */
+  async function escrow(
+    backend: CaBackend & CanGenerateKey,
+    record: CertificateRecord,
+    done: CertificateRecord,
+    signed: KeyedSignResult,
+    actor: string,
+    protocol: string,
+    requestId?: string,
+  ): Promise<void> {
+    const escrowId = await escrowIdOf(record)
+    try {
+      const version = await backend.escrowKey(escrowId, {
+        certificateDer: signed.certificateDer,
+        privateKeyPkcs8: signed.privateKeyPkcs8,
+        chainDer: signed.chainDer,
+        serial: done.serial,
+        certificateId: done.id,
+        notAfter: done.notAfter!,
+      })
+      await store.audit.append({
+        action: AuditAction.keyEscrowed,
+        actor,
+        protocol,
+        requestId,
+        certificateId: done.id,
+        serial: done.serial,
+        detail: { backend: backend.id, escrowId, version },
+      })
+    } catch (e) {
+      const detail = e instanceof IssuanceError ? e.detail : `CA backend "${backend.id}" failed to escrow the key`
+      logger.error({ err: e, serial: done.serial }, 'key escrow failed; revoking the certificate')
+      const at = now()
+      const reason = 5 // cessationOfOperation: the certificate is not going to be used
+      await store.certificates.revoke(done.id, { reason, at }, {
+        action: AuditAction.revoked,
+        actor: 'system',
+        protocol,
+        requestId,
+        detail: { reason, why: `key escrow failed: ${detail}` },
+      })
+      deps.events?.emit('revoked', { backendId: backend.id, serial: done.serial })
+      await backend.revoke({ serial: done.serial, reason, revokedAt: at }).catch((err: unknown) =>
+        logger.error({ err, serial: done.serial }, 'CA backend revocation after failed escrow failed'),
+      )
+      throw new IssuanceError('backendUnavailable', `key escrow failed: ${detail}`, { cause: e })
+    }
   }
 
   return {
@@ -188,7 +299,8 @@ export function createIssuanceService(deps: IssuanceDeps) {
       return found
     },
 
-    async issue(req: IssueRequest): Promise<IssueOutcome> {
+    /** `options.caGeneratesKey`: the backend generates the key (CanGenerateKey); the result carries it. */
+    async issue(req: IssueRequest, options: { caGeneratesKey?: boolean } = {}): Promise<IssueOutcome> {
       const started = performance.now()
       const profileName = req.profile ?? 'default'
       let outcome: 'issued' | 'pending' | 'denied' | 'failed' = 'failed'
@@ -231,7 +343,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
           outcome = 'pending'
           return { status: 'pending', certificate: record }
         }
-        const result = await signReserved(record, req.requester, req.protocol, req.requestId)
+        const result = await signReserved(record, req.requester, req.protocol, req.requestId, options.caGeneratesKey)
         outcome = 'issued'
         return result
       } catch (e) {
@@ -253,9 +365,45 @@ export function createIssuanceService(deps: IssuanceDeps) {
         throw new IssuanceError('policyDenied', `profile "${profile.name}" requires approval: server-side key generation is not offered`)
       }
       const generated = await requestWithServerKey(req.csr, profile.config.keys)
+      if (canGenerateKey(backendOf(profile.config.backend))) {
+        // The CA generates the key (and escrows it); the request made here carries the subject and SANs through policy.
+        const outcome = await this.issue({ ...req, csr: generated.csr }, { caGeneratesKey: true })
+        if (outcome.status !== 'issued' || !('privateKeyPkcs8' in outcome)) throw new Error('the CA returned no key')
+        return outcome as IssueOutcome & { status: 'issued'; privateKeyPkcs8: Der }
+      }
       const outcome = await this.issue({ ...req, csr: generated.csr })
       if (outcome.status !== 'issued') throw new Error('issuance held a request of a profile without approval')
       return { ...outcome, privateKeyPkcs8: generated.privateKeyPkcs8 }
+    },
+
+    /** Whether a profile's CA generates keys itself and keeps them in escrow (CanGenerateKey: Vault). */
+    escrowsKeys(profile = 'default'): boolean {
+      return canGenerateKey(backendOf(profileOf(profile).config.backend))
+    },
+
+    /**
+     * The escrowed key of a certificate with its certificate and chain, for an administrator; every read is
+     * audited. notFound when its CA keeps no escrow or holds no key for it.
+     */
+    async keyBundle(ref: string, actor: string, requestId?: string): Promise<EscrowedKey & { certificate: CertificateRecord }> {
+      const record = await this.find(ref)
+      const backend = backends.get(record.backendId)
+      if (!backend || !canGenerateKey(backend) || !record.der) {
+        throw new IssuanceError('notFound', `no escrowed key is held for certificate ${record.id}`)
+      }
+      const escrowId = await escrowIdOf(record)
+      const key = await backend.escrowedKey(escrowId, record.serial)
+      if (!key) throw new IssuanceError('notFound', `no escrowed key is held for certificate ${record.id}`)
+      await store.audit.append({
+        action: AuditAction.keyBundleRead,
+        actor,
+        protocol: 'admin',
+        requestId,
+        certificateId: record.id,
+        serial: record.serial,
+        detail: { backend: backend.id, escrowId, version: key.version },
+      })
+      return { ...key, certificate: record }
     },
 
     /**
@@ -295,7 +443,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
         requestId,
       })
       if (!record) throw new IssuanceError('conflict', `request ${id} is ${existing.status}, not pending`)
-      return signReserved(record, actor, existing.protocol, requestId)
+      return signReserved(await startingNow(record), actor, existing.protocol, requestId)
     },
 
     async reject(id: string, actor: string, reason: string, requestId?: string): Promise<CertificateRecord> {
@@ -360,29 +508,54 @@ export function createIssuanceService(deps: IssuanceDeps) {
     async reconcile(olderThanSeconds = deps.config.reconcileAfterSeconds): Promise<{ completed: number; voided: number }> {
       let completed = 0
       let voided = 0
-      for (const record of await store.certificates.staleReservations(olderThanSeconds)) {
+      // Backends whose recovery works only for a while (AWS Private CA's idempotency window) ask to be reconciled sooner.
+      const afterOf = (b: CaBackend | undefined) =>
+        b && canRecover(b) && b.recoverAfterSeconds !== undefined ? Math.min(b.recoverAfterSeconds, olderThanSeconds) : olderThanSeconds
+      const soonest = Math.min(olderThanSeconds, ...backends.all().map(afterOf))
+      for (const record of await store.certificates.staleReservations(soonest)) {
         const backend = backends.get(record.backendId)
-        const recovered = backend && canRecover(backend) ? await backend.recover(signRequestFromRecord(record)) : undefined
-        if (recovered) {
-          const cert = new x509.X509Certificate(recovered.certificateDer)
-          await store.certificates.complete(
-            record.id,
-            {
-              der: recovered.certificateDer,
-              notBefore: cert.notBefore,
-              notAfter: cert.notAfter,
-              fingerprintSha256: fingerprint(recovered.certificateDer),
-            },
-            { action: AuditAction.issued, actor: 'reconciler', protocol: record.protocol, detail: { recovered: true } },
-          )
-          completed++
-        } else {
-          const done = await store.certificates.fail(record.id, 'signing was interrupted; no certificate was issued', {
-            action: AuditAction.voided,
-            actor: 'reconciler',
-            protocol: record.protocol,
-          })
-          if (done) voided++
+        if (now().getTime() - record.updatedAt.getTime() < afterOf(backend) * 1000) continue
+        let recovered: SignResult | undefined
+        let why = 'signing was interrupted; no certificate was issued'
+        if (backend && canRecover(backend)) {
+          try {
+            recovered = await backend.recover(signRequestFromRecord(record))
+          } catch (e) {
+            if (!(e instanceof IssuanceError)) {
+              logger.warn({ err: e, serial: record.serial, backend: backend.id }, 'recovery failed; retried next round')
+              continue
+            }
+            why = e.detail
+          }
+        }
+        // One reservation that cannot be settled now (CA unreachable, recorded meanwhile by another instance)
+        // must not stop the pass — at start it would stop the server. It stays reserved for the next round.
+        try {
+          if (recovered) {
+            const cert = new x509.X509Certificate(recovered.certificateDer)
+            await store.certificates.complete(
+              record.id,
+              {
+                der: recovered.certificateDer,
+                notBefore: cert.notBefore,
+                notAfter: cert.notAfter,
+                fingerprintSha256: fingerprint(recovered.certificateDer),
+                serial: recovered.serial === undefined ? undefined : normalizeSerial(recovered.serial),
+              },
+              { action: AuditAction.issued, actor: 'reconciler', protocol: record.protocol, detail: { recovered: true } },
+            )
+            completed++
+          } else {
+            const done = await store.certificates.fail(record.id, why, {
+              action: AuditAction.voided,
+              actor: 'reconciler',
+              protocol: record.protocol,
+              detail: { reason: why },
+            })
+            if (done) voided++
+          }
+        } catch (e) {
+          logger.warn({ err: e, serial: record.serial }, 'reservation left for the next reconcile round')
         }
       }
       if (completed || voided) logger.warn({ completed, voided }, 'reconciled interrupted issuances')

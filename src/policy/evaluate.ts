@@ -1,6 +1,6 @@
 // Pure policy decision: request + profile → what may be signed, or IssuanceError('policyDenied').
 import { isIP } from 'node:net'
-import { x509 } from '../pki/x509.js'
+import { oid, sequence, tlv } from '../pki/der.js'
 import { extKeyUsageOids, type KeyUsageName, type ProfileConfig } from '../config/schema.js'
 import { IssuanceError } from '../errors.js'
 import type { Identifier, KeyInfo, ParsedCsr } from '../pki/csr.js'
@@ -82,6 +82,8 @@ export function requireAllowedIdentifiers(
   sans: Identifier[],
   commonName: string | undefined,
   patterns: CompiledPatterns,
+  /** False when the protocol validated the identifiers itself (ACME): the CN must then be one of them. */
+  cnMayAddIdentifier = true,
 ): Identifier[] {
   const result: Identifier[] = []
   const seen = new Set<string>()
@@ -97,6 +99,7 @@ export function requireAllowedIdentifiers(
     const cnLower = commonName.toLowerCase()
     const inSans = result.some((s) => s.value.toLowerCase() === cnLower)
     if (!inSans) {
+      if (!cnMayAddIdentifier) throw deny(`common name "${commonName}" is not one of the validated identifiers`)
       if (patterns.hasCommonNamePatterns) {
         if (!patterns.allowsCommonName(commonName)) throw deny(`common name "${commonName}" is not allowed by this profile`)
       } else {
@@ -135,19 +138,32 @@ function keyUsageFor(profile: ProfileConfig, key: KeyInfo): KeyUsageName[] {
 
 const ekuOid = (name: string): string => (extKeyUsageOids as Record<string, string>)[name] ?? name
 
+/** RFC 4514 §2.4 escaping of an attribute value. */
+const escapeDnValue = (v: string) =>
+  v.replace(/[\\,+"<>;=\u0000]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ')
+
+/** A subject holding only the validated CN (UTF8String, RFC 5280 §4.1.2.6), or the empty Name. */
+export function commonNameSubject(cn: string | undefined): { der: Der; text: string } {
+  if (cn === undefined) return { der: sequence(), text: '' }
+  const value = tlv(0x0c, Buffer.from(cn, 'utf8'))
+  return { der: sequence(tlv(0x31, sequence(oid('2.5.4.3'), value))), text: `CN=${escapeDnValue(cn)}` }
+}
+
 export function evaluate(req: PolicyRequest, profile: CompiledProfile, now: Date): Decision {
   const { csr } = req
   const cfg = profile.config
   requireAllowedKey(csr.key, cfg.keys)
-  const sans = requireAllowedIdentifiers(req.identifiers ?? csr.requestedSans, csr.commonName, profile.patterns)
+  const sans = requireAllowedIdentifiers(
+    req.identifiers ?? csr.requestedSans,
+    csr.commonName,
+    profile.patterns,
+    req.identifiers === undefined,
+  )
   const validity = decideValidity(cfg, now, req.notBefore, req.notAfter)
-  const name =
-    cfg.subject === 'csr'
-      ? new x509.Name(csr.subjectDer)
-      : new x509.Name(csr.commonName === undefined ? [] : [{ CN: [csr.commonName] }])
+  const subject = cfg.subject === 'csr' ? { der: csr.subjectDer, text: csr.subject } : commonNameSubject(csr.commonName)
   return {
-    subjectDer: new Uint8Array(name.toArrayBuffer()),
-    subject: name.toString(),
+    subjectDer: subject.der,
+    subject: subject.text,
     sans,
     ...validity,
     keyUsage: keyUsageFor(cfg, csr.key),

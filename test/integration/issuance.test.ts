@@ -788,3 +788,54 @@ describe('inventory', () => {
     }
   })
 })
+
+describe('regressions', () => {
+  it('#2 - an approval days later signs a certificate valid from the approval, not from the request', async () => {
+    const threeDaysAgo = createIssuanceService({
+      config,
+      store: core.store,
+      backends: core.backends,
+      logger,
+      now: () => new Date(Date.now() - 3 * DAY),
+    })
+    const { req } = await request({ dns: ['late.example.com'] }, { profile: 'approval' })
+    const pending = await threeDaysAgo.issue(req)
+    expect(pending.status).toBe('pending')
+    const approvedAt = Date.now()
+    const approved = issued(await issuance.approve(pending.certificate.id, 'admin:bob'))
+    handedOut.push(approved.certificateDer)
+    const cert = new x509.X509Certificate(approved.certificateDer)
+    expect(approvedAt - cert.notBefore.getTime()).toBeLessThanOrEqual(61_000)
+    const lifetimeDays = (cert.notAfter.getTime() - cert.notBefore.getTime()) / DAY
+    expect(lifetimeDays).toBeCloseTo(90, 3)
+  })
+
+  it('#2 - one reservation that cannot be settled does not stop the reconcile pass', async () => {
+    const local = core.backends.get('local')!
+    const hanging = controlledBackend(local, () => new Promise<never>(() => {}))
+    for (const name of ['stuck-a', 'stuck-b']) {
+      const { req } = await request({ dns: [`${name}.example.com`] }, { requester: `crash:${name}` })
+      void hanging.issue(req)
+      await reservationOf(`crash:${name}`)
+    }
+    let calls = 0
+    const flaky = controlledBackend(
+      local,
+      () => Promise.reject(new Error('not called')),
+      async (r) => {
+        calls++
+        if (calls === 1) throw new Error('CA unreachable')
+        return local.sign(r)
+      },
+    )
+    await sleep(10)
+    expect(await flaky.reconcile(0)).toEqual({ completed: 1, voided: 0 })
+    const rows = await core.store.certificates.list({ status: 'reserved', limit: 100 })
+    expect(rows.filter((r) => r.requester.startsWith('crash:stuck-'))).toHaveLength(1)
+    // The next round settles the one left over.
+    expect(await flaky.reconcile(0)).toEqual({ completed: 1, voided: 0 })
+    for (const r of await core.store.certificates.list({ status: 'valid', limit: 500 })) {
+      if (r.requester.startsWith('crash:stuck-')) handedOut.push(r.der!)
+    }
+  })
+})

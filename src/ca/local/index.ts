@@ -219,6 +219,9 @@ export class LocalCa implements CaBackend, CanSignCrl {
     return {
       certificateDer: certificate(tbs, this.#crlSigner.signatureAlgorithmDer, signature),
       chainDer: this.#chain,
+      // As encoded: DER times have whole seconds.
+      notBefore: new Date(Math.floor(req.notBefore.getTime() / 1000) * 1000),
+      notAfter: new Date(Math.floor(req.notAfter.getTime() / 1000) * 1000),
     }
   }
 

@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../../src/config/load.js'
+import type { Config } from '../../../src/config/schema.js'
 
 let dir: string
 beforeAll(() => {
@@ -16,6 +17,13 @@ const write = (name: string, text: string) => {
   writeFileSync(path, text)
   return path
 }
+
+/** Names of the profiles offered to enrollment protocols. */
+const exposed = (c: Config) =>
+  Object.entries(c.profiles)
+    .filter(([, p]) => p.exposed)
+    .map(([name]) => name)
+    .sort()
 
 /** The ConfigError a load throws; fails the test when none is thrown. */
 function configError(run: () => unknown): ConfigError {
@@ -57,11 +65,9 @@ describe('loadConfig defaults', () => {
         issuingValidityDays: 1825,
       },
     })
-    expect(Object.keys(c.profiles).sort()).toEqual([
-      'default',
-      'ocsp-responder-local',
-      'server-tls',
-    ])
+    // Only `default` is offered to clients; profiles the server adds for itself are never exposed.
+    expect(exposed(c)).toEqual(['default'])
+    expect(Object.keys(c.profiles)).toEqual(expect.arrayContaining(['default', 'server-tls']))
     expect(c.profiles['default']).toMatchObject({
       backend: 'local',
       validityDays: 90,
@@ -242,12 +248,7 @@ describe('loadConfig files', () => {
       requireApproval: true,
       extKeyUsage: ['serverAuth', '1.2.3.4'],
     })
-    expect(Object.keys(c.profiles).sort()).toEqual([
-      'default',
-      'ocsp-responder-local',
-      'server-tls',
-      'web',
-    ])
+    expect(exposed(c)).toEqual(['default', 'web'])
   })
 
   it('ok/json', () => {
@@ -365,5 +366,17 @@ describe('loadConfig refusals', () => {
       loadConfig({ env: {}, overrides: { profiles: { default: { extKeyUsage: ['webServer'] } } } }),
     )
     expect(e.message).toMatch(/^config: profiles\.default\.extKeyUsage\.0: /)
+  })
+})
+
+describe('loadConfig identifier patterns', () => {
+  it.each([
+    ['fail/bad-regex', { dns: ['re:[unclosed'] }, /^config: profiles\.default\.allow: Invalid regular expression/],
+    ['fail/bad-cidr', { ip: ['10.0.0.0/99'] }, /^config: profiles\.default\.allow: /],
+    ['fail/not-an-ip', { ip: ['example.com'] }, /^config: profiles\.default\.allow: "example.com" is not an IP address/],
+  ])('%s is refused at load, naming the profile', (_name, allow, message) => {
+    const load = () => loadConfig({ env: {}, overrides: { profiles: { default: { allow } } } })
+    expect(load).toThrow(ConfigError)
+    expect(load).toThrow(message)
   })
 })

@@ -190,6 +190,20 @@ describe('evaluate identifiers and common name', () => {
     expect(d.sans).toEqual([{ type: 'dns', value: 'validated.example.com' }])
   })
 
+  it('fail/cn-outside-validated-identifiers (the protocol validated them: the CN may not add one)', async () => {
+    const req = await csr({ subject: 'CN=other.example.com', dns: ['validated.example.com'] })
+    const e = denial(() =>
+      evaluate({ csr: req, identifiers: [{ type: 'dns', value: 'validated.example.com' }] }, profile(), now),
+    )
+    expect(e.detail).toBe('common name "other.example.com" is not one of the validated identifiers')
+  })
+
+  it('ok/cn-among-validated-identifiers', async () => {
+    const req = await csr({ subject: 'CN=validated.example.com', dns: ['validated.example.com'] })
+    const d = evaluate({ csr: req, identifiers: [{ type: 'dns', value: 'validated.example.com' }] }, profile(), now)
+    expect(d.subject).toBe('CN=validated.example.com')
+  })
+
   it.each([
     [
       'fail/san-not-allowed',
