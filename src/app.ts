@@ -11,11 +11,13 @@ import { accessLog, internalError, limitBody, type AppEnv } from './http/middlew
 import type { IssuanceService } from './issuance/service.js'
 import type { Metrics } from './metrics.js'
 import type { Revocation } from './revocation/index.js'
+import type { ScepServices } from './scep/index.js'
 import type { Store } from './store/index.js'
 import { acmeApp } from '../protocols/acme/index.js'
 import { crlApp } from '../protocols/crl/index.js'
 import { estApp } from '../protocols/est/index.js'
 import { ocspApp } from '../protocols/ocsp/index.js'
+import { scepApp } from '../protocols/scep/index.js'
 
 export interface AppDeps {
   config: Config
@@ -26,6 +28,8 @@ export interface AppDeps {
   metrics: Metrics
   apiKeys: ApiKey[]
   revocation: Revocation
+  /** SCEP RA and challenges (startServer sets them up); without them SCEP is not served. */
+  scep?: ScepServices | undefined
 }
 
 /** Middleware and operational routes both listeners share. */
@@ -73,6 +77,7 @@ export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppE
       apiKeys: deps.apiKeys,
       publicUrl: deps.config.publicUrl,
       logger: deps.logger,
+      scepChallenges: deps.scep?.challenges,
     }),
   )
 
@@ -83,5 +88,9 @@ export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppE
     '/.well-known/pki',
     crlApp({ crl: deps.revocation.crl, defaultBackendId: deps.config.profiles['default']!.backend }),
   )
+  const scep = scepApp({ ...deps, scep: deps.scep, crl: deps.revocation.crl })
+  http.route('/scep', scep)
+  http.route('/scep/:label', scep)
+  http.route('/cgi-bin/pkiclient.exe', scep)
   return { https, http }
 }

@@ -17,6 +17,7 @@ import { linkLinesPerRelation } from './http/link-lines.js'
 import { createMetrics } from './metrics.js'
 import { createRevocation } from './revocation/index.js'
 import { toPem } from './pki/pem.js'
+import { startScep, type ScepServices } from './scep/index.js'
 import { openStore, type Store } from './store/index.js'
 import { ensureServerCertificate, tlsNames } from './tls/server-cert.js'
 
@@ -46,7 +47,7 @@ export async function openCore(
     poolSize: config.databasePoolSize,
   })
   try {
-    const backends = await openBackends(config, { create: options.createCa })
+    const backends = await openBackends(config, { create: options.createCa, logger })
     for (const id of backends.generated) {
       await store.audit.append({ action: AuditAction.caGenerated, actor: 'system', detail: { backend: id } })
     }
@@ -99,6 +100,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   metrics.setCertificateCounter(() => store.certificates.countByStatus())
   const servers: Server[] = []
   let reconcileTimer: NodeJS.Timeout | undefined
+  let scep: ScepServices | undefined
   const close = async (graceMs = config.shutdownGraceSeconds * 1000) => {
     clearInterval(reconcileTimer)
     await Promise.all(
@@ -115,6 +117,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ),
     )
     await revocation.stop()
+    scep?.stop()
+    backends.close?.()
     await store.close()
   }
   try {
@@ -124,7 +128,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const tls = await ensureServerCertificate(config.dataDir, names, issuance)
     const { keys, generatedFile } = resolveApiKeys(config)
     await revocation.start()
-    const apps = createApp({ config, store, backends, issuance, logger, metrics, apiKeys: keys, revocation })
+    if (config.scep.enabled) scep = await startScep({ config, store, issuance, logger })
+    const apps = createApp({ config, store, backends, issuance, logger, metrics, apiKeys: keys, revocation, scep })
 
     const caPem = (await Promise.all(backends.all().map((b) => b.chain())))
       .flat()

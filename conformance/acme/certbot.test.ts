@@ -4,12 +4,13 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { checkCertificate, inventoryStatus, runClient, startAcmeRun } from './common.js'
+import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures } from './common.js'
 
 t.test('certbot', async (t) => {
-  const acme = await startAcmeRun()
+  const acme = await startAcmeRun({}, { capture: true })
   const dir = mkdtempSync(join(tmpdir(), 'certbot-'))
   t.teardown(async () => {
+    writeFixtures('certbot', '2.1', acme.exchanges, acmeKind)
     await acme.stop()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -23,7 +24,7 @@ t.test('certbot', async (t) => {
   let firstSerial = ''
   t.test('ok/certonly-standalone-http-01', async (t) => {
     const started = Date.now()
-    certbot(['certonly', '--standalone', '--http-01-port', String(acme.http01Port), '--http-01-address', '127.0.0.1',
+    await certbot(['certonly', '--standalone', '--http-01-port', String(acme.http01Port), '--http-01-address', '127.0.0.1',
       '-d', name, '-d', `www.${name}`, '--agree-tos', '-m', 'ops@example.com'])
     t.comment(`certbot issuance wall time: ${Date.now() - started} ms`)
     const got = checkCertificate(acme.enroll, join(live, 'fullchain.pem'))
@@ -33,7 +34,7 @@ t.test('certbot', async (t) => {
   })
 
   t.test('ok/renew-force-renewal', async (t) => {
-    certbot(['renew', '--force-renewal', '--http-01-port', String(acme.http01Port), '--http-01-address', '127.0.0.1'])
+    await certbot(['renew', '--force-renewal', '--no-random-sleep-on-renew', '--http-01-port', String(acme.http01Port), '--http-01-address', '127.0.0.1'])
     const got = checkCertificate(acme.enroll, join(live, 'fullchain.pem'))
     t.ok(got.verified)
     t.not(got.serial, firstSerial, 'a new certificate')
@@ -42,7 +43,7 @@ t.test('certbot', async (t) => {
   t.test('ok/revoke', async (t) => {
     const certPath = realpathSync(join(live, 'cert.pem'))
     const { serial } = checkCertificate(acme.enroll, certPath)
-    certbot(['revoke', '--cert-path', certPath, '--reason', 'superseded', '--no-delete-after-revoke'])
+    await certbot(['revoke', '--cert-path', certPath, '--reason', 'superseded', '--no-delete-after-revoke'])
     t.equal(await inventoryStatus(acme.enroll, serial), 'revoked')
     t.ok(readFileSync(certPath, 'utf8').includes('BEGIN CERTIFICATE'))
   })

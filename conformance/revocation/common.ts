@@ -1,9 +1,42 @@
-// Shared by the revocation conformance files: keys and CSRs from `openssl req`, issuance and revocation through
-// the admin API with curl, the certificates OCSP must not know (a serial we never issued, a foreign issuer).
+// Shared by the revocation conformance files: running the clients, keys and CSRs from `openssl req`, issuance and
+// revocation through the admin API with curl, the certificates OCSP must not know (a serial we never issued, a
+// foreign issuer), and reading what openssl prints.
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Enroll } from '../helpers/server.js'
+
+/**
+ * A command line as an argument vector, written as one line: cmd`openssl crl -in ${file} -noout`. Literal text is
+ * split at whitespace; an interpolated string stays one argument (joined to adjacent literal text, as in
+ * `--ask=${url}`), an interpolated array adds its items. No shell is involved.
+ */
+export function cmd(
+  literals: TemplateStringsArray,
+  ...values: (string | readonly string[])[]
+): string[] {
+  const argv: string[] = []
+  let current: string | undefined
+  const flush = () => {
+    if (current !== undefined) argv.push(current)
+    current = undefined
+  }
+  literals.forEach((literal, i) => {
+    for (const piece of literal.split(/(\s+)/)) {
+      if (/^\s+$/.test(piece)) flush()
+      else if (piece) current = (current ?? '') + piece
+    }
+    if (i >= values.length) return
+    const value = values[i]!
+    if (typeof value === 'string') current = (current ?? '') + value
+    else {
+      flush()
+      argv.push(...value)
+    }
+  })
+  flush()
+  return argv
+}
 
 export interface RunResult {
   code: number | null
@@ -13,14 +46,16 @@ export interface RunResult {
   all: string
 }
 
-/** Runs a command without throwing (openssl ocsp and verify exit non-zero on the outcomes we test for). */
-export function run(
-  cmd: string,
-  args: string[],
-  options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<RunResult> {
+export interface RunOptions {
+  input?: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** Runs a client without throwing: openssl ocsp and verify exit non-zero on outcomes we test for. */
+export function run([command, ...args]: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((done, fail) => {
-    const child = spawn(cmd, args, {
+    const child = spawn(command!, args, {
       env: { ...process.env, ...options.env },
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
@@ -39,17 +74,21 @@ export function run(
   })
 }
 
-/** Runs a command that must succeed; the error carries its output. */
-export async function must(cmd: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<string> {
-  const r = await run(cmd, args, options)
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.all}`)
+/** Runs a client that must succeed; returns its stdout. The error carries its output. */
+export async function must(argv: string[], options: RunOptions = {}): Promise<string> {
+  const r = await run(argv, options)
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}:\n${r.all}`)
   return r.stdout
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Polls `probe` until it returns a value, or gives up after `timeoutMs` (undefined). */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T | undefined> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await probe()
@@ -77,10 +116,12 @@ export type KeyKind = 'ec' | 'rsa'
 export async function makeCsr(dir: string, name: string, kind: KeyKind): Promise<string> {
   const key = join(dir, `${name}.key`)
   const csr = join(dir, `${name}.csr`)
-  const keyArgs = kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']
+  const newKey =
+    kind === 'ec' ? cmd`-newkey ec -pkeyopt ec_paramgen_curve:P-256` : cmd`-newkey rsa:2048`
   const dns = `${name}.revocation.example.test`
-  await must('openssl', ['req', '-new', ...keyArgs, '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${dns}`,
-    '-addext', `subjectAltName=DNS:${dns}`])
+  await must(
+    cmd`openssl req -new ${newKey} -nodes -keyout ${key} -out ${csr} -subj /CN=${dns} -addext subjectAltName=DNS:${dns}`,
+  )
   return csr
 }
 
@@ -93,19 +134,22 @@ export interface Leaf {
 }
 
 const admin = (enroll: Enroll, path: string, body: unknown) =>
-  must('curl', ['-sS', '--fail-with-body', '--cacert', enroll.caBundle, '-H', `Authorization: Bearer ${enroll.adminKey}`,
-    '-H', 'Content-Type: application/json', '--data-binary', '@-', `${enroll.httpsUrl}/api/v1${path}`],
-  { input: JSON.stringify(body) })
+  must(
+    cmd`curl -sS --fail-with-body --cacert ${enroll.caBundle} -H ${`Authorization: Bearer ${enroll.adminKey}`}
+      -H ${'Content-Type: application/json'} --data-binary @- ${enroll.httpsUrl}/api/v1${path}`,
+    { input: JSON.stringify(body) },
+  )
 
 /** Issues a certificate for a new `openssl req` CSR through POST /api/v1/certificates. */
-export async function issue(enroll: Enroll, dir: string, name: string, kind: KeyKind): Promise<Leaf> {
+export async function issue(
+  enroll: Enroll,
+  dir: string,
+  name: string,
+  kind: KeyKind,
+): Promise<Leaf> {
   const csr = await makeCsr(dir, name, kind)
-  const issued = JSON.parse(await admin(enroll, '/certificates', { csr: readFileSync(csr, 'utf8') })) as {
-    id: string
-    serial: string
-    status: string
-    pem: string
-  }
+  const body = await admin(enroll, '/certificates', { csr: readFileSync(csr, 'utf8') })
+  const issued = JSON.parse(body) as { id: string; serial: string; status: string; pem: string }
   if (issued.status !== 'valid') throw new Error(`${name}: issued with status ${issued.status}`)
   const file = join(dir, `${name}.pem`)
   writeFileSync(file, issued.pem)
@@ -113,39 +157,83 @@ export async function issue(enroll: Enroll, dir: string, name: string, kind: Key
 }
 
 /** POST /api/v1/certificates/<id>/revoke with an RFC 5280 reason name. */
-export async function revoke(enroll: Enroll, leaf: Leaf, reason: string): Promise<{ status: string; revokedAt: string }> {
-  return JSON.parse(await admin(enroll, `/certificates/${leaf.id}/revoke`, { reason })) as { status: string; revokedAt: string }
+export async function revoke(
+  enroll: Enroll,
+  leaf: Leaf,
+  reason: string,
+): Promise<{ status: string }> {
+  return JSON.parse(await admin(enroll, `/certificates/${leaf.id}/revoke`, { reason })) as {
+    status: string
+  }
 }
 
 /**
  * A certificate with our issuing CA's name and key but a serial this server never issued: signed with
  * `openssl x509 -req` using the issuing key from the data dir (the test runs on the server's machine).
  */
-export async function unknownLeaf(enroll: Enroll, dir: string, issuingFile: string): Promise<Leaf> {
+export async function unknownLeaf(enroll: Enroll, dir: string, issuing: string): Promise<Leaf> {
   const csr = await makeCsr(dir, 'never-issued', 'ec')
   const file = join(dir, 'never-issued.pem')
   const serial = '0123456789abcdef0123456789abcdef'
-  await must('openssl', ['x509', '-req', '-in', csr, '-CA', issuingFile, '-CAkey',
-    join(enroll.dataDir, 'ca', 'local', 'issuing.key.pem'), '-set_serial', `0x${serial}`, '-days', '30', '-out', file])
+  const key = join(enroll.dataDir, 'ca', 'local', 'issuing.key.pem')
+  await must(
+    cmd`openssl x509 -req -in ${csr} -CA ${issuing} -CAkey ${key} -set_serial 0x${serial} -days 30 -out ${file}`,
+  )
   return { id: '', serial, file }
 }
 
 /** A throwaway CA that is not ours and one certificate from it: OCSP must answer `unauthorized`. */
 export async function foreignLeaf(dir: string): Promise<{ ca: string; leaf: Leaf }> {
   const ca = join(dir, 'foreign-ca.pem')
-  const caKey = join(dir, 'foreign-ca.key')
-  await must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', caKey,
-    '-out', ca, '-subj', '/CN=Throwaway Foreign CA', '-days', '2'])
+  const key = join(dir, 'foreign-ca.key')
+  await must(
+    cmd`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ${key} -out ${ca}
+      -subj ${'/CN=Throwaway Foreign CA'} -days 2`,
+  )
   const csr = await makeCsr(dir, 'foreign', 'ec')
   const file = join(dir, 'foreign.pem')
   const serial = '55aa55aa55aa55aa'
-  await must('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-set_serial', `0x${serial}`, '-days', '1',
-    '-out', file])
+  await must(
+    cmd`openssl x509 -req -in ${csr} -CA ${ca} -CAkey ${key} -set_serial 0x${serial} -days 1 -out ${file}`,
+  )
   return { ca, leaf: { id: '', serial, file } }
+}
+
+export interface HttpHead {
+  code: number
+  /** Lowercased names. */
+  headers: Map<string, string>
+}
+
+/** The status line and headers curl printed with `-D -` (the last response, after any 100 Continue). */
+export function parseHead(raw: string): HttpHead {
+  const lines = raw
+    .trim()
+    .split(/\r?\n\r?\n/)
+    .at(-1)!
+    .split(/\r?\n/)
+  const code = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0]!)?.[1])
+  const headers = new Map<string, string>()
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':')
+    if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim())
+  }
+  return { code, headers }
+}
+
+/** GET with curl into `file` (extra request headers as `Name: value`); returns the response head. */
+export async function get(url: string, file: string, headers: string[] = []): Promise<HttpHead> {
+  return parseHead(
+    await must(cmd`curl -sS -D - -o ${file} ${headers.flatMap((h) => ['-H', h])} ${url}`),
+  )
 }
 
 /** A serial as one spelling for comparisons: lowercase hex without leading zeros. */
 export const normSerial = (hex: string) => BigInt(`0x${hex}`).toString(16)
+
+/** `openssl crl -text` of a DER or PEM CRL file. */
+export const crlText = (file: string, form: 'DER' | 'PEM' = 'DER') =>
+  must(cmd`openssl crl -inform ${form} -in ${file} -noout -text`)
 
 /** The revoked serials of a CRL (`openssl crl -text`), normalized → reason text ('' when absent). */
 export function crlEntries(text: string): Map<string, string> {

@@ -14,7 +14,7 @@ export const problemStatus = {
   badRevocationReason: 400,
   badSignatureAlgorithm: 400,
   caa: 403,
-  compound: 403,
+  compound: 400,
   connection: 400,
   dns: 400,
   externalAccountRequired: 400,

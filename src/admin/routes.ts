@@ -13,6 +13,10 @@ import { requireApiKey, type AdminEnv, type ApiKey } from './auth.js'
 import { openApiDocument } from './openapi.js'
 import { problem, statusFor } from './problems.js'
 import { toAuditResource, toCertificateResource, toCertificateSummary } from './resources.js'
+import { keyBundleRoutes } from './key-bundle.js'
+import type { ChallengeService } from '../scep/index.js'
+import { scepChallengeRoutes } from './scep-challenges.js'
+import { acmeAdminRoutes } from './acme.js'
 
 export interface AdminDeps {
   store: Store
@@ -20,6 +24,8 @@ export interface AdminDeps {
   apiKeys: ApiKey[]
   publicUrl: string
   logger: Logger
+  /** SCEP one-time challenges; /scep/challenges is served when set. */
+  scepChallenges?: ChallengeService | undefined
 }
 
 const encodeCursor = (id: string) => Buffer.from(`id:${id}`).toString('base64url')
@@ -127,6 +133,8 @@ export function adminApp(deps: AdminDeps) {
     )
   })
 
+  app.route('/certificates', keyBundleRoutes(issuance))
+
   app.get('/certificates/:ref', async (c) => c.json(toCertificateResource(await issuance.find(c.req.param('ref')))))
 
   app.post('/certificates/:ref/revoke', async (c) => {
@@ -168,6 +176,9 @@ export function adminApp(deps: AdminDeps) {
     const rejected = await issuance.reject(c.req.param('id'), c.get('actor'), body.reason, c.get('requestId'))
     return c.json(toCertificateSummary(rejected))
   })
+
+  if (deps.scepChallenges) app.route('/scep/challenges', scepChallengeRoutes(deps.scepChallenges))
+  app.route('/acme', acmeAdminRoutes(store))
 
   app.get('/audit', async (c) => {
     const q = parse(auditQuery, c.req.query())

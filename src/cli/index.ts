@@ -3,7 +3,9 @@
 import { userInfo } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Command, Option } from 'commander'
+import { createEabKey, toEabResource } from '../admin/acme.js'
 import { toAuditResource, toCertificateResource, toCertificateSummary } from '../admin/resources.js'
+import { hashPassword } from '../config/est.js'
 import { ConfigError, loadConfig } from '../config/load.js'
 import { IssuanceError } from '../errors.js'
 import { createLogger } from '../logging.js'
@@ -128,6 +130,49 @@ program
       }
     }),
   )
+
+const acme = program.command('acme').description('ACME server state')
+const eab = acme.command('eab').description('External Account Binding keys (RFC 8555 §7.3.4)')
+eab
+  .command('create')
+  .description('create an EAB key; prints its key id and HMAC key (shown once)')
+  .option('--description <text>', 'what the key is for', '')
+  .option('--domain <pattern...>', 'pre-validated DNS patterns (only with acme.eabPreauthorization)')
+  .action((o: { description: string; domain?: string[] }) =>
+    withCore(async ({ store }) => {
+      print(await createEabKey(store, { description: o.description, domains: o.domain ?? [] }))
+    }),
+  )
+eab
+  .command('list')
+  .description('EAB keys and the accounts they are bound to (never the secret)')
+  .action(() =>
+    withCore(async ({ store }) => {
+      print((await store.acme.eabKeys.list()).map(toEabResource))
+    }),
+  )
+eab
+  .command('delete <keyId>')
+  .description('withdraw an unbound EAB key')
+  .action((keyId: string) =>
+    withCore(async ({ store }) => {
+      if (!(await store.acme.eabKeys.delete(keyId))) throw new IssuanceError('conflict', `EAB key ${keyId} is bound or does not exist`)
+      process.stdout.write(`deleted ${keyId}\n`)
+    }),
+  )
+
+program
+  .command('est')
+  .description('EST server (RFC 7030)')
+  .command('hash-password')
+  .description('read a password on stdin; print its scrypt hash for est.labels.<label>.users[].scrypt')
+  .action(async () => {
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+    if (!password) throw new IssuanceError('badRequest', 'no password on stdin')
+    process.stdout.write(`${await hashPassword(password)}\n`)
+  })
 
 /** Known failures are one line on stderr, no stack trace. */
 function fail(e: unknown): never {

@@ -117,10 +117,17 @@ export const estLabelSchema = z
   .strict()
 export type EstLabelConfig = z.infer<typeof estLabelSchema>
 
-const labelName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and "-"')
-  .refine((l) => !(estOperations as readonly string[]).includes(l), 'a label cannot be an EST operation name')
+/** Label names (RFC 7030 §3.2.2: one path segment): checked on the record so the message names the label. */
+function checkLabelNames(labels: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(labels)) {
+    const problem = !/^[a-z0-9][a-z0-9-]*$/.test(name)
+      ? 'a label name is lowercase letters, digits and "-"'
+      : (estOperations as readonly string[]).includes(name)
+        ? 'a label cannot be an EST operation name'
+        : undefined
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem })
+  }
+}
 
 export const estSchema = z
   .object({
@@ -130,7 +137,7 @@ export const estSchema = z
      * Labels (RFC 7030 §3.2.2) by name: /.well-known/est/<label>/<operation>. The label `default` also answers
      * /.well-known/est/<operation>. Default: one label `default` on the `default` profile.
      */
-    labels: z.record(labelName, estLabelSchema).prefault({ default: {} }),
+    labels: z.record(z.string(), estLabelSchema).superRefine(checkLabelNames).prefault({ default: {} }),
     /** Retry-After (seconds) of 202 answers while a request awaits approval (RFC 7030 §4.2.3). */
     retryAfterSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
   })

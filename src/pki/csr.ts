@@ -79,6 +79,65 @@ function toIdentifier(name: x509.GeneralName): Identifier | undefined {
   }
 }
 
+/** One DER TLV at `at`: where its content starts and ends (definite lengths only). */
+function tlvAt(der: Uint8Array, at: number): { tag: number; start: number; end: number } {
+  const tag = der[at]
+  let length = der[at + 1]
+  if (tag === undefined || length === undefined) throw new Error('truncated')
+  let start = at + 2
+  if (length & 0x80) {
+    const n = length & 0x7f
+    if (n === 0 || n > 3) throw new Error('unsupported length')
+    length = 0
+    for (let i = 0; i < n; i++) length = length * 256 + (der[start + i] ?? NaN)
+    start += n
+  }
+  const end = start + length
+  if (!(end <= der.length)) throw new Error('truncated')
+  return { tag, start, end }
+}
+
+/**
+ * The parts outside the signed CertificationRequestInfo must be encoded as DER says, not merely verify: the
+ * signatureAlgorithm's parameters absent, NULL (RSA PKCS#1 v1.5, RFC 4055 §5) or a SEQUENCE (RSASSA-PSS), the
+ * signature a BIT STRING without unused bits and, for ECDSA, an Ecdsa-Sig-Value SEQUENCE of two minimal INTEGERs
+ * (RFC 3279 §2.2.3). The verifying library reads both leniently, so without this one signed request would have
+ * many accepted encodings.
+ */
+function requireDerSignature(der: Uint8Array, key: KeyInfo): void {
+  const fail = () => new IssuanceError('badCsr', 'CSR signature is not DER-encoded')
+  try {
+    const outer = tlvAt(der, 0)
+    const tbs = tlvAt(der, outer.start)
+    const algorithm = tlvAt(der, tbs.end)
+    const algorithmOid = tlvAt(der, algorithm.start)
+    if (algorithm.tag !== 0x30 || algorithmOid.tag !== 0x06) throw fail()
+    if (algorithmOid.end !== algorithm.end) {
+      const params = tlvAt(der, algorithmOid.end)
+      const isNull = params.tag === 0x05 && params.end === params.start
+      const pss = Buffer.from(der.subarray(algorithmOid.start, algorithmOid.end)).toString('hex') === '2a864886f70d01010a'
+      if (params.end !== algorithm.end || !(isNull || (pss && params.tag === 0x30))) throw fail()
+    }
+    const bits = tlvAt(der, algorithm.end)
+    if (bits.tag !== 0x03 || bits.end !== outer.end || der[bits.start] !== 0) throw fail()
+    if (key.kind !== 'ecdsa') return
+    const sig = tlvAt(der, bits.start + 1)
+    if (sig.tag !== 0x30 || sig.end !== bits.end) throw fail()
+    let at = sig.start
+    for (let i = 0; i < 2; i++) {
+      const int = tlvAt(der, at)
+      const first = der[int.start]
+      const second = der[int.start + 1] ?? 0
+      const minimal = int.end > int.start && !(first === 0 && int.end - int.start > 1 && second < 0x80) && !(first! & 0x80)
+      if (int.tag !== 0x02 || !minimal) throw fail()
+      at = int.end
+    }
+    if (at !== sig.end) throw fail()
+  } catch (e) {
+    throw e instanceof IssuanceError ? e : fail()
+  }
+}
+
 /** Accepts DER bytes, or PEM text (CERTIFICATE REQUEST / NEW CERTIFICATE REQUEST). */
 export function csrBytes(input: Uint8Array | string): Der {
   if (typeof input !== 'string') return new Uint8Array(input)
@@ -121,6 +180,7 @@ export async function parseCsr(input: Uint8Array | string): Promise<ParsedCsr> {
     throw new IssuanceError('badCsr', `CSR signature cannot be checked: ${(e as Error).message}`)
   }
   if (!valid) throw new IssuanceError('badCsr', 'CSR signature does not verify with its public key')
+  requireDerSignature(der, key)
 
   const requestedSans: Identifier[] = []
   try {

@@ -2,7 +2,8 @@
 // stored for every instance, cached in memory, refreshed at half-life and soon after each revocation.
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import { canSignCrl, type CrlSigner } from '../ca/backend.js'
+import { canFetchCrl, canSignCrl, type CrlSigner } from '../ca/backend.js'
+import { x509 } from '../pki/x509.js'
 import type { BackendRegistry } from '../ca/registry.js'
 import type { Config } from '../config/schema.js'
 import type { EventBus } from '../events.js'
@@ -161,11 +162,37 @@ export function createCrlService(deps: CrlServiceDeps) {
     pending.set(key, { timer, since, due })
   }
 
+  /** Parsed CRLs of backends that publish their own (CanFetchCrl), by the DER the backend handed out. */
+  const fetched = new WeakMap<Uint8Array, PublishedCrl>()
+
+  /** The CA's own complete CRL (Vault, AWS Private CA): the backend caches and refreshes it after revocations. */
+  async function fetchedCrl(backendId: string, shard: number, kind: CrlKind): Promise<PublishedCrl | undefined> {
+    const b = deps.backends.get(backendId)
+    if (!b || !canFetchCrl(b) || shard !== -1 || kind !== 'full') return undefined
+    const der = await b.fetchCrl()
+    let published = fetched.get(der)
+    if (!published) {
+      const crl = new x509.X509Crl(der)
+      const number = crl.getExtension('2.5.29.20')
+      published = {
+        der,
+        number: number ? BigInt(`0x${Buffer.from(number.value).toString('hex').slice(4) || '0'}`) : 0n,
+        thisUpdate: crl.thisUpdate,
+        // A CRL without nextUpdate is served for the backend's cache time (RFC 5280 §5.1.2.5 says it should have one).
+        nextUpdate: crl.nextUpdate ?? new Date(Date.now() + 300_000),
+        etag: `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`,
+        entries: crl.entries.length,
+      }
+      fetched.set(der, published)
+    }
+    return published
+  }
+
   return {
     /** The current CRL of a scope; undefined when the backend does not sign CRLs here or the shard is unknown. */
     async get(backendId: string, shard: number, kind: CrlKind): Promise<PublishedCrl | undefined> {
       const signer = signerOf(backendId)
-      if (!signer) return undefined
+      if (!signer) return fetchedCrl(backendId, shard, kind)
       if (shard >= 0 ? shard >= signer.shards : signer.shards > 0) return undefined
       const key = keyOf(backendId, shard, kind)
       const cached = cache.get(key)

@@ -61,6 +61,8 @@ export interface IssuedCertificate {
   notBefore: Date
   notAfter: Date
   fingerprintSha256: string
+  /** The serial the CA used when it chose its own (Vault, AWS Private CA); replaces the reserved one. */
+  serial?: string | undefined
 }
 
 export interface CertificateFilter {
@@ -151,7 +153,8 @@ const withAudit = (sql: Sql, change: postgres.PendingQuery<postgres.Row[]>, audi
     select ${columns(sql)} from c`
 }
 
-export function certificateStore(sql: Sql) {
+/** `revokedChannel`: where `revoke` notifies the deployment's other instances (see channelName in index.ts). */
+export function certificateStore(sql: Sql, revokedChannel: string) {
   return {
     /** Write-ahead: records serial and request before any CA is asked to sign. */
     async reserve(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {
@@ -175,6 +178,7 @@ export function certificateStore(sql: Sql) {
         sql,
         sql`
           update certificates set status = 'valid', der = ${buf(issued.der)}, not_before = ${issued.notBefore},
+            serial = coalesce(${issued.serial ?? null}::text, serial),
             not_after = ${issued.notAfter}, fingerprint_sha256 = ${issued.fingerprintSha256}, issued_at = now(),
             updated_at = now(), failure = null
           where id = ${id} and der is null
@@ -234,7 +238,7 @@ export function certificateStore(sql: Sql) {
             revocation_reason = ${revocation.reason}, invalidity_date = ${revocation.invalidityDate ?? null},
             updated_at = now()
           where id = ${id} and status = 'valid'
-          returning *, pg_notify('enroll_revoked', backend_id || ':' || serial)`,
+          returning *, pg_notify(${revokedChannel}, backend_id || ':' || serial)`,
         audit,
       )
       return rows[0] ? fromRow(rows[0]) : undefined

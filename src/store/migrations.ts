@@ -3,6 +3,7 @@ import type { Sql } from './database.js'
 import { inventory } from './migrations/0001-inventory.js'
 import { revocation } from './migrations/0002-revocation.js'
 import { acme } from './migrations/0003-acme.js'
+import { scep } from './migrations/0004-scep.js'
 import { est } from './migrations/0005-est.js'
 
 export interface Migration {
@@ -16,6 +17,7 @@ export const migrations: Migration[] = [
   inventory,
   revocation,
   acme,
+  scep,
   est,
 ]
 

@@ -60,7 +60,8 @@ const fromRow = (r: CrlRow): StoredCrl => ({
 /** The shard of a serial, computed identically here and in SQL below. */
 export const shardOf = (serial: string, count: number) => Number.parseInt(serial.slice(-8), 16) % count
 
-export function revocationStore(sql: Sql) {
+/** `crlChannel`: where `saveCrl` notifies the deployment's other instances (see channelName in index.ts). */
+export function revocationStore(sql: Sql, crlChannel: string) {
   return {
     /** Streams revoked entries in batches (a server-side cursor; memory stays at one batch). */
     async *streamRevoked(q: RevokedQuery, batch = 10_000): AsyncGenerator<RevokedEntry[]> {
@@ -108,7 +109,7 @@ export function revocationStore(sql: Sql) {
           where crls.number < excluded.number
           returning backend_id
         )
-        select pg_notify('enroll_crl', ${`${crl.backendId}:${crl.shard}:${crl.kind}`}) from saved`
+        select pg_notify(${crlChannel}, ${`${crl.backendId}:${crl.shard}:${crl.kind}`}) from saved`
       return rows.length > 0
     },
 

@@ -207,7 +207,10 @@ describe('listeners', () => {
   it('ok/ready', async () => {
     const r = await call('https', 'GET', '/ready', { auth: null })
     expect(r.status).toBe(200)
-    expect(r.json).toEqual({ status: 'ready', checks: { store: 'ok', backends: { local: 'ok' } } })
+    expect(r.json).toMatchObject({
+      status: 'ready',
+      checks: { store: 'ok', backends: { local: 'ok' } },
+    })
   })
 
   it('fail/unknown-path-404-problem', async () => {
@@ -261,15 +264,17 @@ describe('authentication (RFC 6750 §3)', () => {
     expect(r.headers['content-type']).toMatch(/^application\/json/)
     expect(r.json.openapi).toBe('3.1.0')
     expect(r.json.servers).toEqual([{ url: `${config.publicUrl}/api/v1` }])
-    expect(Object.keys(r.json.paths).sort()).toEqual([
-      '/audit',
-      '/certificates',
-      '/certificates/{ref}',
-      '/certificates/{ref}/revoke',
-      '/requests',
-      '/requests/{id}/approve',
-      '/requests/{id}/reject',
-    ])
+    expect(Object.keys(r.json.paths)).toEqual(
+      expect.arrayContaining([
+        '/audit',
+        '/certificates',
+        '/certificates/{ref}',
+        '/certificates/{ref}/revoke',
+        '/requests',
+        '/requests/{id}/approve',
+        '/requests/{id}/reject',
+      ]),
+    )
   })
 })
 

@@ -558,3 +558,29 @@ describe.each(storeTargets())('store on $name', (target) => {
     expect(store.kind).toBe(target.name === 'postgres' ? 'postgres' : 'embedded')
   })
 })
+
+describe.each(storeTargets().filter((t) => t.name === 'postgres'))('notifications on $name', (target) => {
+  it('#4 - a revocation is heard by its own schema only, not by other deployments in the same database', async () => {
+    const a = await target.open()
+    const other = await target.open()
+    // A second instance of deployment A: same database, same schema.
+    const sibling = await openStore({ url: a.url, dataDir: a.dataDir, schema: a.schema, poolSize: 1 })
+    const heard: string[] = []
+    const stops = [
+      await sibling.listen('enroll_revoked', (p) => heard.push(`sibling ${p}`)),
+      await other.store.listen('enroll_revoked', (p) => heard.push(`other ${p}`)),
+    ]
+    try {
+      const record = await issuedRecord(a.store)
+      await a.store.certificates.revoke(record.id, { reason: 1, at: new Date() }, entry('certificate.revoked'))
+      for (let i = 0; i < 100 && heard.length === 0; i++) await sleep(20)
+      await sleep(200) // time for a stray notification to arrive
+      expect(heard).toEqual([`sibling local:${record.serial}`])
+    } finally {
+      for (const stop of stops) await stop()
+      await sibling.close()
+      await other.cleanup()
+      await a.cleanup()
+    }
+  })
+})

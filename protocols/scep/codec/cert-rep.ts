@@ -1,0 +1,79 @@
+// RFC 8894 §3.3.2 CertRep: a SignedData signed by the RA, echoing transactionID and senderNonce (as
+// recipientNonce), with our own senderNonce, pkiStatus, and failInfo on FAILURE. On SUCCESS the content is the
+// pkcsPKIEnvelope (a degenerate certs-only or CRLs-only SignedData encrypted to the requester); on FAILURE and
+// PENDING the envelope is omitted — the content is an empty OCTET STRING, which every client we test accepts
+// (OpenSSL-based verifiers refuse a SignedData with no content at all).
+import { createHash, randomBytes } from 'node:crypto'
+import { NULL, octetString, oid, sequence, time, tlv } from '../../../src/pki/der.js'
+import type { Der } from '../../../src/pki/pem.js'
+import { failInfoCodes, type FailInfo } from '../fail-info.js'
+import { contentInfo, digestOid, issuerAndSerialNumber, OID, type DigestName } from './cms.js'
+import { messageTypes } from './pki-message.js'
+
+export const pkiStatusCodes = { SUCCESS: '0', FAILURE: '2', PENDING: '3' } as const
+export type PkiStatus = keyof typeof pkiStatusCodes
+
+export interface CertRepSigner {
+  certificateDer: Uint8Array
+  sign(hash: string, data: Uint8Array): Uint8Array
+}
+
+export interface CertRep {
+  transactionId: string
+  /** ASN.1 string tag the request used for transactionID (echoed unchanged). */
+  transactionIdTag: number
+  /** The request's senderNonce. */
+  recipientNonce: Uint8Array
+  status: PkiStatus
+  failInfo?: FailInfo | undefined
+  /** SUCCESS only: the sealed pkcsPKIEnvelope. */
+  envelope?: Uint8Array | undefined
+  /** Digest for the signature: the request's when we support it. */
+  digest: DigestName
+  signer: CertRepSigner
+  now?: Date
+}
+
+const printable = (s: string) => tlv(0x13, Buffer.from(s, 'latin1'))
+const attribute = (type: string, value: Uint8Array) => sequence(oid(type), tlv(0x31, value))
+
+/** DER SET OF: elements sorted by their encodings (X.690 §11.6). */
+function setOf(elements: Uint8Array[]): Der {
+  const sorted = [...elements].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  return tlv(0x31, ...sorted)
+}
+
+export function encodeCertRep(rep: CertRep): Der {
+  const content = rep.envelope ?? new Uint8Array(0)
+  const digest = rep.digest === 'md5' ? 'sha256' : rep.digest
+  const attributes = [
+    attribute(OID.contentType, oid(OID.data)),
+    attribute(OID.signingTime, time(rep.now ?? new Date())),
+    attribute(OID.messageDigest, octetString(createHash(digest).update(content).digest())),
+    attribute(OID.messageType, printable(String(messageTypes.CertRep))),
+    attribute(OID.pkiStatus, printable(pkiStatusCodes[rep.status])),
+    ...(rep.status === 'FAILURE' ? [attribute(OID.failInfo, printable(failInfoCodes[rep.failInfo ?? 'badRequest']))] : []),
+    attribute(OID.senderNonce, octetString(randomBytes(16))),
+    attribute(OID.recipientNonce, octetString(rep.recipientNonce)),
+    attribute(OID.transactionID, tlv(rep.transactionIdTag, Buffer.from(rep.transactionId, rep.transactionIdTag === 12 ? 'utf8' : 'latin1'))),
+  ]
+  const signedAttrs = setOf(attributes)
+  const signature = rep.signer.sign(digest, signedAttrs)
+  const digestAlgorithm = sequence(oid(digestOid[digest]), NULL)
+  const signerInfo = sequence(
+    Uint8Array.of(0x02, 0x01, 0x01),
+    issuerAndSerialNumber(rep.signer.certificateDer),
+    digestAlgorithm,
+    tlv(0xa0, signedAttrs.subarray(2 + (signedAttrs[1]! & 0x80 ? signedAttrs[1]! & 0x7f : 0))),
+    sequence(oid(OID.rsaEncryption), NULL),
+    octetString(signature),
+  )
+  const signedData = sequence(
+    Uint8Array.of(0x02, 0x01, 0x01),
+    tlv(0x31, digestAlgorithm),
+    sequence(oid(OID.data), tlv(0xa0, octetString(content))),
+    tlv(0xa0, rep.signer.certificateDer),
+    tlv(0x31, signerInfo),
+  )
+  return contentInfo(OID.signedData, signedData)
+}

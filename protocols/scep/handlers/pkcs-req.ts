@@ -1,0 +1,121 @@
+// RFC 8894 §3.3.1 PKCSReq and RenewalReq: parse the CSR → earlier transaction? → authorize (challengePassword,
+// or the certificate being renewed) → open the transaction → issue → link it. A request repeated with the same
+// transactionID, key and CSR answers from the stored transaction (a client retrying, or polling by PKCSReq).
+import { createHash } from 'node:crypto'
+import { acceptsChallenges } from '../../../src/config/scep.js'
+import { isIssuanceError } from '../../../src/errors.js'
+import { parseCsr, type ParsedCsr } from '../../../src/pki/csr.js'
+import { x509 } from '../../../src/pki/x509.js'
+import type { CertificateRecord, ScepTransaction } from '../../../src/store/index.js'
+import { signerKeyDigest, type PkiMessage } from '../codec/pki-message.js'
+import type { Outcome, ScepDeps, ScepLabel } from '../context.js'
+import { ScepFailure } from '../fail-info.js'
+import { transactionOutcome } from './transaction.js'
+
+export interface RequestContext {
+  deps: ScepDeps
+  label: ScepLabel
+  requestId: string
+}
+
+async function csrOf(data: Uint8Array): Promise<ParsedCsr> {
+  try {
+    return await parseCsr(data)
+  } catch (e) {
+    if (isIssuanceError(e)) throw new ScepFailure('badRequest', e.detail)
+    throw e
+  }
+}
+
+/**
+ * PKCSReq authorization (RFC 8894 §2.3): the CSR's challengePassword must be the label's static secret or a live
+ * dynamic challenge (used up by this check). A label without any challenge refuses enrollment.
+ */
+async function requireChallenge(ctx: RequestContext, csr: ParsedCsr, transactionId: string): Promise<string> {
+  const { label } = ctx
+  if (!acceptsChallenges(label.config)) {
+    throw new ScepFailure('badRequest', `enrollment on SCEP label "${label.name}" is disabled: no challenge is configured`)
+  }
+  const check = await ctx.deps.scep!.challenges.verify(label.name, csr.challengePassword, csr.commonName, `scep:${transactionId}`)
+  if (!check.ok) throw new ScepFailure('badRequest', 'the challengePassword is missing, wrong, expired or already used')
+  return check.kind === 'static' ? `scep:${label.name}:static-challenge` : `scep:${label.name}:challenge#${check.id}`
+}
+
+/**
+ * RenewalReq authorization (RFC 8894 §3.3.1.2): signed with a certificate this server issued that is still valid —
+ * the same DER as in the inventory, not revoked, not expired. The issuance service then checks the identity stays.
+ */
+async function requireRenewable(ctx: RequestContext, signerDer: Uint8Array): Promise<CertificateRecord> {
+  if (!ctx.deps.config.scep.caps.renewal) throw new ScepFailure('badRequest', 'RenewalReq is not offered by this server')
+  const serial = new x509.X509Certificate(new Uint8Array(signerDer)).serialNumber
+  let record: CertificateRecord
+  try {
+    record = await ctx.deps.issuance.find(serial)
+  } catch (e) {
+    if (isIssuanceError(e) && e.kind === 'notFound') {
+      throw new ScepFailure('badRequest', 'RenewalReq must be signed with a certificate this server issued')
+    }
+    throw e
+  }
+  if (!record.der || !Buffer.from(record.der).equals(Buffer.from(signerDer))) {
+    throw new ScepFailure('badRequest', 'RenewalReq must be signed with a certificate this server issued')
+  }
+  if (record.status !== 'valid') throw new ScepFailure('badRequest', `the certificate being renewed is ${record.status}`)
+  if ((record.notAfter?.getTime() ?? 0) <= Date.now()) throw new ScepFailure('badRequest', 'the certificate being renewed has expired')
+  return record
+}
+
+/** A transaction whose certificate was superseded or expired: it no longer answers a repeated request. */
+async function isSpent(deps: ScepDeps, t: ScepTransaction): Promise<boolean> {
+  if (!t.certificateId) return false
+  const record = await deps.issuance.find(t.certificateId)
+  return record.status === 'valid' && (!!record.supersededBy || (record.notAfter?.getTime() ?? 0) <= Date.now())
+}
+
+export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Array, kind: 'PKCSReq' | 'RenewalReq'): Promise<Outcome> {
+  const { deps, label } = ctx
+  const store = deps.store.scep
+  const csr = await csrOf(data)
+  const signerKey = signerKeyDigest(msg)
+  const csrSha256 = createHash('sha256').update(csr.der).digest('hex')
+  const code = kind === 'PKCSReq' ? 19 : 17
+  const existing = await store.getTransaction(msg.transactionId, signerKey)
+  if (existing) {
+    // The same request again (a retry, or an old client polling by PKCSReq): answer from the transaction, unless
+    // its certificate has been renewed or has expired since (then this is a new enrollment with the same key).
+    if (existing.csrSha256 === csrSha256 && existing.messageType === code && !(await isSpent(deps, existing))) {
+      return transactionOutcome(deps, existing)
+    }
+    const state = await transactionOutcome(deps, existing).catch(() => undefined)
+    if (state?.status === 'PENDING') {
+      throw new ScepFailure('badRequest', `transaction ${msg.transactionId} awaits approval of a different request`)
+    }
+  }
+  let requester: string
+  let replaces: string | undefined
+  if (kind === 'RenewalReq') {
+    const old = await requireRenewable(ctx, msg.signerCertificate!)
+    requester = `scep:${label.name}:cert#${old.serial}`
+    replaces = old.id
+  } else {
+    requester = await requireChallenge(ctx, csr, msg.transactionId)
+  }
+  if (existing) await store.removeTransaction(msg.transactionId, signerKey)
+  const begun = await store.beginTransaction({
+    transactionId: msg.transactionId,
+    signerKeySha256: signerKey,
+    label: label.name,
+    messageType: code,
+    csrSha256,
+  })
+  if (!begun.created) return transactionOutcome(deps, begun.transaction)
+  let outcome
+  try {
+    outcome = await deps.issuance.issue({ csr, profile: label.config.profile, protocol: 'scep', requester, replaces, requestId: ctx.requestId })
+  } catch (e) {
+    await store.removeTransaction(msg.transactionId, signerKey)
+    throw e
+  }
+  await store.attachCertificate(msg.transactionId, signerKey, outcome.certificate.id)
+  return outcome.status === 'issued' ? { status: 'SUCCESS', certificates: [outcome.certificateDer] } : { status: 'PENDING' }
+}

@@ -1,0 +1,175 @@
+// The SCEP registration authority (RFC 8894 §2.2, §3.1): one RSA key and certificate per CA backend that SCEP
+// labels use. Clients encrypt their requests to it and verify our replies with it. The certificate is issued by
+// the serving CA through the issuance service (internal profile scep-ra-<backend>, so it is in the inventory), the
+// key is kept 0600 in <dataDir>/scep/<backend>/, and both are replaced when a third of the validity is left or the
+// issuing CA changed. The previous RA stays usable for decryption until it expires: clients cache GetCACert.
+import { constants, createPrivateKey, privateDecrypt, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { scepRaProfileName } from '../config/scep.js'
+import type { IssuanceService } from '../issuance/service.js'
+import { parseCsr } from '../pki/csr.js'
+import { fromPem, toPem, type Der } from '../pki/pem.js'
+import { prepareRsaKey, rsaesPkcs1v15Decrypt, type ImplicitRejectionKey } from '../pki/rsaes-pkcs1.js'
+import { x509 } from '../pki/x509.js'
+
+export type KeyTransport = { scheme: 'rsaes-pkcs1-v1_5' } | { scheme: 'rsaes-oaep'; hash: 'sha1' | 'sha256' | 'sha384' | 'sha512' }
+
+/** One RA key and certificate. The private key never leaves this object. */
+export interface RaCredential {
+  backendId: string
+  certificateDer: Der
+  certificate: x509.X509Certificate
+  /** Decrypts a content-encryption key wrapped for this RA (PKCS#1 v1.5 with implicit rejection, or OAEP). */
+  unwrapKey(encryptedKey: Uint8Array, transport: KeyTransport): Buffer
+  /** RSASSA-PKCS1-v1_5 signature over `data` with `hash`. */
+  sign(hash: string, data: Uint8Array): Buffer
+}
+
+export interface RaService {
+  /** The RA that signs replies and that GetCACert hands out, for a backend. */
+  current(backendId: string): RaCredential
+  /** Current first, then the previous one while it is unexpired: candidates for decryption. */
+  recipients(backendId: string): RaCredential[]
+  /** Replaces RAs that are due (also runs every 12 hours once started). */
+  rotateIfDue(): Promise<string[]>
+  stop(): void
+}
+
+function credential(backendId: string, certPem: string, keyPem: string): RaCredential {
+  const certificateDer = fromPem(certPem, 'CERTIFICATE')
+  const key: KeyObject = createPrivateKey(keyPem)
+  const prepared: ImplicitRejectionKey = prepareRsaKey(key)
+  return {
+    backendId,
+    certificateDer,
+    certificate: new x509.X509Certificate(certificateDer),
+    unwrapKey(encryptedKey, transport) {
+      if (transport.scheme === 'rsaes-pkcs1-v1_5') return rsaesPkcs1v15Decrypt(prepared, encryptedKey)
+      // OAEP decryption is allowed in Node 20 (only PKCS#1 v1.5 is refused) and constant time in OpenSSL.
+      return privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: transport.hash }, encryptedKey)
+    },
+    sign: (hash, data) => cryptoSign(hash, data, key),
+  }
+}
+
+/** Life left below which an RA certificate is replaced. */
+const ROTATE_AT_REMAINING = 1 / 3
+const CHECK_EVERY_MS = 12 * 3600 * 1000
+
+const due = (cert: x509.X509Certificate, issuerDer: Der | undefined, now: number) => {
+  const life = cert.notAfter.getTime() - cert.notBefore.getTime()
+  if (cert.notAfter.getTime() - now < life * ROTATE_AT_REMAINING) return true
+  if (!issuerDer) return false
+  return cert.issuer !== new x509.X509Certificate(issuerDer).subject
+}
+
+async function newKeyAndCsr(bits: number, backendId: string) {
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]) }
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=Enroll SCEP RA ${backendId}`,
+    keys,
+    signingAlgorithm: alg,
+  })
+  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey))
+  return { csrDer: new Uint8Array(csr.rawData), keyPem: toPem(pkcs8, 'PRIVATE KEY') }
+}
+
+export interface RaDeps {
+  dataDir: string
+  backendIds: string[]
+  keyBits: number
+  issuance: Pick<IssuanceService, 'issue' | 'chainFor' | 'chainForBackend'>
+  logger: Logger
+  now?: () => number
+}
+
+/** Loads or creates the RA of every listed backend, and keeps them fresh. */
+export async function startRaService(deps: RaDeps): Promise<RaService> {
+  const now = deps.now ?? Date.now
+  const current = new Map<string, RaCredential>()
+  const previous = new Map<string, RaCredential>()
+  const dirOf = (id: string) => join(deps.dataDir, 'scep', id)
+
+  function load(id: string, name: 'ra' | 'ra-previous'): RaCredential | undefined {
+    const keyPath = join(dirOf(id), `${name}.key.pem`)
+    const certPath = join(dirOf(id), `${name}.crt.pem`)
+    if (!existsSync(keyPath) || !existsSync(certPath)) return undefined
+    try {
+      return credential(id, readFileSync(certPath, 'utf8'), readFileSync(keyPath, 'utf8'))
+    } catch (err) {
+      deps.logger.warn({ err, backend: id, file: certPath }, 'scep: cannot load RA credentials; issuing new ones')
+      return undefined
+    }
+  }
+
+  function write(id: string, name: 'ra' | 'ra-previous', keyPem: string, certPem: string) {
+    const dir = dirOf(id)
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    for (const [file, text, mode] of [
+      [`${name}.key.pem`, keyPem, 0o600],
+      [`${name}.crt.pem`, certPem, 0o644],
+    ] as const) {
+      writeFileSync(join(dir, `${file}.tmp`), text, { mode })
+      renameSync(join(dir, `${file}.tmp`), join(dir, file))
+    }
+  }
+
+  async function issueNew(id: string): Promise<void> {
+    const { csrDer, keyPem } = await newKeyAndCsr(deps.keyBits, id)
+    const outcome = await deps.issuance.issue({
+      csr: await parseCsr(csrDer),
+      profile: scepRaProfileName(id),
+      protocol: 'system',
+      requester: 'system:scep-ra',
+    })
+    if (outcome.status !== 'issued') throw new Error(`profile ${scepRaProfileName(id)} must not require approval`)
+    const old = current.get(id)
+    const oldDir = dirOf(id)
+    if (old && existsSync(join(oldDir, 'ra.key.pem'))) {
+      write(id, 'ra-previous', readFileSync(join(oldDir, 'ra.key.pem'), 'utf8'), toPem(old.certificateDer, 'CERTIFICATE'))
+      previous.set(id, old)
+    }
+    const certPem = toPem(outcome.certificateDer, 'CERTIFICATE')
+    write(id, 'ra', keyPem, certPem)
+    current.set(id, credential(id, certPem, keyPem))
+    deps.logger.info({ backend: id, serial: outcome.certificate.serial }, 'scep: issued a new RA certificate')
+  }
+
+  async function rotateIfDue(): Promise<string[]> {
+    const rotated: string[] = []
+    for (const id of deps.backendIds) {
+      const [issuing] = (await deps.issuance.chainForBackend(id)) ?? []
+      const ra = current.get(id) ?? load(id, 'ra')
+      if (ra) current.set(id, ra)
+      if (!ra || due(ra.certificate, issuing, now())) {
+        await issueNew(id)
+        rotated.push(id)
+      }
+      const prev = previous.get(id) ?? load(id, 'ra-previous')
+      if (prev && prev.certificate.notAfter.getTime() > now()) previous.set(id, prev)
+      else previous.delete(id)
+    }
+    return rotated
+  }
+
+  await rotateIfDue()
+  const timer = setInterval(() => {
+    rotateIfDue().catch((err) => deps.logger.error({ err }, 'scep: RA rotation failed'))
+  }, CHECK_EVERY_MS).unref()
+
+  return {
+    current(id) {
+      const ra = current.get(id)
+      if (!ra) throw new Error(`no SCEP RA for CA backend "${id}"`)
+      return ra
+    },
+    recipients(id) {
+      return [current.get(id), previous.get(id)].filter((r): r is RaCredential => r !== undefined)
+    },
+    rotateIfDue,
+    stop: () => clearInterval(timer),
+  }
+}

@@ -1,0 +1,178 @@
+// SCEP state (RFC 8894): transactions per transactionID and requester key, and one-time dynamic challenges.
+import type { Sql } from './database.js'
+
+export interface ScepTransaction {
+  transactionId: string
+  signerKeySha256: string
+  label: string
+  /** 19 PKCSReq or 17 RenewalReq. */
+  messageType: number
+  csrSha256: string
+  /** Inventory id of the request's certificate row; null while the issuance service has not recorded it yet. */
+  certificateId: string | null
+  createdAt: Date
+}
+
+export interface NewScepTransaction {
+  transactionId: string
+  signerKeySha256: string
+  label: string
+  messageType: number
+  csrSha256: string
+}
+
+export interface ScepChallenge {
+  id: string
+  label: string
+  commonName: string | null
+  expiresAt: Date
+  createdBy: string
+  createdAt: Date
+  usedAt: Date | null
+  usedBy: string | null
+}
+
+interface TransactionRow {
+  transaction_id: string
+  signer_key_sha256: string
+  label: string
+  message_type: number
+  csr_sha256: string
+  certificate_id: string | null
+  created_at: Date
+}
+
+interface ChallengeRow {
+  id: string
+  label: string
+  common_name: string | null
+  expires_at: Date
+  created_by: string
+  created_at: Date
+  used_at: Date | null
+  used_by: string | null
+}
+
+const fromTransactionRow = (r: TransactionRow): ScepTransaction => ({
+  transactionId: r.transaction_id,
+  signerKeySha256: r.signer_key_sha256,
+  label: r.label,
+  messageType: r.message_type,
+  csrSha256: r.csr_sha256,
+  certificateId: r.certificate_id,
+  createdAt: r.created_at,
+})
+
+const fromChallengeRow = (r: ChallengeRow): ScepChallenge => ({
+  id: r.id,
+  label: r.label,
+  commonName: r.common_name,
+  expiresAt: r.expires_at,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  usedAt: r.used_at,
+  usedBy: r.used_by,
+})
+
+const transactionColumns = (sql: Sql) =>
+  sql`transaction_id, signer_key_sha256, label, message_type, csr_sha256, certificate_id::text, created_at`
+const challengeColumns = (sql: Sql) =>
+  sql`id::text, label, common_name, expires_at, created_by, created_at, used_at, used_by`
+
+export function scepStore(sql: Sql) {
+  return {
+    /**
+     * Opens a transaction before the request is issued (write-ahead, like the inventory): `created` false means
+     * one with this transactionID and requester key exists already, and `transaction` is that one.
+     */
+    async beginTransaction(t: NewScepTransaction): Promise<{ created: boolean; transaction: ScepTransaction }> {
+      const inserted = await sql<TransactionRow[]>`
+        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, csr_sha256)
+        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.csrSha256})
+        on conflict do nothing
+        returning ${transactionColumns(sql)}`
+      if (inserted[0]) return { created: true, transaction: fromTransactionRow(inserted[0]) }
+      const existing = await this.getTransaction(t.transactionId, t.signerKeySha256)
+      if (!existing) return this.beginTransaction(t)
+      return { created: false, transaction: existing }
+    },
+
+    async getTransaction(transactionId: string, signerKeySha256: string): Promise<ScepTransaction | undefined> {
+      const rows = await sql<TransactionRow[]>`
+        select ${transactionColumns(sql)} from scep_transactions
+        where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
+      return rows[0] ? fromTransactionRow(rows[0]) : undefined
+    },
+
+    /** Links the transaction to the inventory row the issuance service created for it. */
+    async attachCertificate(transactionId: string, signerKeySha256: string, certificateId: string): Promise<void> {
+      await sql`
+        update scep_transactions set certificate_id = ${certificateId}, updated_at = now()
+        where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
+    },
+
+    /** Drops a transaction whose request was refused (the client may try again with the same transactionID). */
+    async removeTransaction(transactionId: string, signerKeySha256: string): Promise<void> {
+      await sql`
+        delete from scep_transactions
+        where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
+    },
+
+    async createChallenge(c: {
+      label: string
+      secretSha256: string
+      commonName: string | undefined
+      expiresAt: Date
+      createdBy: string
+    }): Promise<ScepChallenge> {
+      const rows = await sql<ChallengeRow[]>`
+        insert into scep_challenges (label, secret_sha256, common_name, expires_at, created_by)
+        values (${c.label}, ${c.secretSha256}, ${c.commonName ?? null}, ${c.expiresAt}, ${c.createdBy})
+        returning ${challengeColumns(sql)}`
+      return fromChallengeRow(rows[0]!)
+    },
+
+    /**
+     * Uses up a dynamic challenge in one statement (single use even with concurrent requests on several
+     * instances): it must belong to the label, be unused and unexpired, and name this common name if it names one.
+     */
+    async redeemChallenge(r: {
+      label: string
+      secretSha256: string
+      commonName: string | undefined
+      usedBy: string
+    }): Promise<ScepChallenge | undefined> {
+      const rows = await sql<ChallengeRow[]>`
+        update scep_challenges set used_at = now(), used_by = ${r.usedBy}
+        where secret_sha256 = ${r.secretSha256} and label = ${r.label} and used_at is null and expires_at > now()
+          and (common_name is null or lower(common_name) = lower(${r.commonName ?? ''}))
+        returning ${challengeColumns(sql)}`
+      return rows[0] ? fromChallengeRow(rows[0]) : undefined
+    },
+
+    /** Unused, unexpired challenges, newest first. */
+    async listChallenges(q: { label?: string | undefined; limit: number }): Promise<ScepChallenge[]> {
+      const rows = await sql<ChallengeRow[]>`
+        select ${challengeColumns(sql)} from scep_challenges
+        where used_at is null and expires_at > now() ${q.label ? sql`and label = ${q.label}` : sql``}
+        order by id desc limit ${q.limit}`
+      return rows.map(fromChallengeRow)
+    },
+
+    /** Withdraws an unused challenge; false when there is no such unused challenge. */
+    async deleteChallenge(id: string): Promise<boolean> {
+      if (!/^\d{1,18}$/.test(id)) return false
+      const rows = await sql`delete from scep_challenges where id = ${id} and used_at is null returning id`
+      return rows.length > 0
+    },
+
+    /** Row counts (tests assert that refused requests store nothing). */
+    async counts(): Promise<{ transactions: number; usedChallenges: number }> {
+      const [row] = await sql<{ transactions: number; used: number }[]>`
+        select (select count(*)::int from scep_transactions) as transactions,
+               (select count(*)::int from scep_challenges where used_at is not null) as used`
+      return { transactions: row!.transactions, usedChallenges: row!.used }
+    },
+  }
+}
+export type ScepStore = ReturnType<typeof scepStore>
