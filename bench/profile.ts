@@ -38,7 +38,7 @@ const phaseNames = [
   'policy + plan',
   'reserve INSERT (+ round trip)',
   'LocalCa.sign',
-  'parse signed cert + fingerprint',
+  'after signing: validity + fingerprint',
   'complete UPDATE + audit (+ round trip)',
 ] as const
 
@@ -110,17 +110,19 @@ async function phasesAtC1(core: Core, csrs: ParsedCsr[]) {
 const bucketFor = (frame: string): string => {
   const [mod, fn] = frame.split('#') as [string, string]
   if (mod === 'pkg:postgres') return 'postgres.js client: encode, socket, decode'
-  // X509CertificateGenerator.create resumes after its WebCrypto sign without enroll code on the stack.
-  if (mod === 'ca/local/index' || (mod === 'pkg:@peculiar/x509' && fn === 'create')) {
-    return 'LocalCa.sign: build TBS, sign, re-parse (@peculiar/x509)'
-  }
+  if (mod === 'pki/key-identifier')
+    return 'LocalCa.sign: subject key identifier (asn1 parse + SHA-1)'
+  if (mod.startsWith('ca/local/') || mod === 'pki/der') return 'LocalCa.sign: write TBS (DER), sign'
+  // An object-model certificate generator resumes after its WebCrypto sign with no enroll frame on the stack.
+  if (mod === 'pkg:@peculiar/x509' && fn === 'create')
+    return 'LocalCa.sign: @peculiar/x509 generator'
   if (mod === 'pki/csr') return 'parseCsr'
-  if (mod === 'policy/evaluate' || mod === 'policy/patterns') return 'policy: evaluate'
+  if (mod.startsWith('policy/')) return 'policy: evaluate'
   if (mod === 'pki/serial') return 'newSerial'
-  if (mod === 'store/certificates' || mod === 'store/audit') return `store: ${fn}`
+  if (mod.startsWith('store/')) return `store: ${fn} (row mapping, query templates)`
   if (mod === 'issuance/service') {
     if (fn === 'signReserved' || fn === 'fingerprint')
-      return 'service: parse signed cert + fingerprint'
+      return 'service: after signing (fingerprint, validity)'
     if (fn === 'signRequestFromRecord' || fn === 'unb64') return 'service: plan → SignRequest'
     return 'service: issue (plan JSON, profile, metrics)'
   }

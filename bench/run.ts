@@ -15,6 +15,8 @@ import { localCaSign, signRequestsFor, webCryptoSign } from './baseline.js'
 import { cpuSince, hostLoad, sampleCpu, type CpuUsage } from './cpu.js'
 import { makeCsrs } from './csr.js'
 import { issueFromDer, issueParsed } from './issuance.js'
+import { runEstBench } from './est.js'
+import { runAcmeBench } from './acme.js'
 import { measureStartup, type StartupResult } from './startup.js'
 import type { RunResult } from './stats.js'
 import { defaultDatabaseUrl, openTarget, redactUrl } from './target.js'
@@ -282,7 +284,13 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote bench/results/latest.json\n`)
 }
 
-main().catch((e: unknown) => {
+// `npm run bench -- est`: the EST benchmark (bench/est.ts) instead.
+;(process.argv[2] === 'est'
+  ? runEstBench()
+  : process.argv[2] === 'acme'
+    ? runAcmeBench()
+    : main()
+).catch((e: unknown) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
   process.exitCode = 1
 })

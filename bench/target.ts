@@ -17,6 +17,8 @@ export interface BenchTarget {
   /** Why the embedded store is used, when it is. */
   fallbackReason: string | undefined
   poolSize: number
+  /** PostgreSQL URL and schema of the store; undefined on the embedded store. */
+  postgres: { url: string; schema: string } | undefined
   core: Core
   dataDir: string
   close(): Promise<void>
@@ -58,6 +60,7 @@ export async function openTarget(url: string, poolSize: number): Promise<BenchTa
       ? `PostgreSQL at ${redactUrl(url)} is unreachable (${unreachable})`
       : undefined,
     poolSize: unreachable ? 1 : poolSize,
+    postgres: unreachable ? undefined : { url, schema },
     core,
     dataDir,
     async close() {

@@ -6,7 +6,7 @@ import { preauthorizedMatcher } from './accounts.js'
 import { decodeCertId } from './codec/cert-id.js'
 import type { AcmeContext } from './context.js'
 import { authzIdentifierFor, challengeTypesFor } from './identifiers.js'
-import { AcmeProblem } from './problems.js'
+import { AcmeProblem, type ProblemOptions } from './problems.js'
 
 /** draft-aaron-acme-profiles §4: a named profile must be one we expose, else invalidProfile. */
 export function requireExposedProfile(ctx: AcmeContext, profile: string | undefined): string | undefined {
@@ -15,6 +15,24 @@ export function requireExposedProfile(ctx: AcmeContext, profile: string | undefi
     throw new AcmeProblem('invalidProfile', `profile "${profile}" is not offered by this server`)
   }
   return profile
+}
+
+/**
+ * The profile's policy is asked at newOrder already, so a client never validates names it could not get
+ * (Boulder does the same); each refused identifier is a rejectedIdentifier subproblem (RFC 8555 §6.7.1).
+ */
+export function requireIdentifiersAllowed(ctx: AcmeContext, profile: string | undefined, identifiers: AcmeIdentifier[]): void {
+  const subproblems: NonNullable<ProblemOptions['subproblems']> = []
+  for (const identifier of identifiers) {
+    try {
+      ctx.issuance.checkIdentifiers(profile, [identifier])
+    } catch (e) {
+      if (!(e instanceof IssuanceError) || e.kind !== 'policyDenied') throw e
+      subproblems.push({ type: 'rejectedIdentifier', detail: e.detail, identifier })
+    }
+  }
+  if (subproblems.length === 1) throw new AcmeProblem('rejectedIdentifier', subproblems[0]!.detail, { extra: { identifier: subproblems[0]!.identifier } })
+  if (subproblems.length) throw new AcmeProblem('rejectedIdentifier', `${subproblems.length} identifiers are not allowed`, { subproblems })
 }
 
 /** One authorization per identifier: a reusable valid one of the account, or a new one (§7.1.4, §7.4). */

@@ -36,3 +36,9 @@ export function startValidation(ctx: AcmeContext, challenge: AcmeChallenge, auth
     .finally(() => ctx.inflight.delete(task))
   ctx.inflight.add(task)
 }
+
+/** After this long a `processing` challenge is presumed orphaned (its instance died) and may be restarted. */
+export const validationStaleSeconds = (ctx: AcmeContext) => {
+  const v = ctx.config.acme.validation
+  return Math.ceil(v.attempts * (v.timeoutSeconds + v.retryDelaySeconds) + 60)
+}

@@ -27,7 +27,7 @@ export type CertificateCheck =
   | { state: 'accepted'; serial: string; subject: string; record: CertificateRecord | undefined }
 
 /** The peer's certificate and the chain it sent, DER; undefined without one. */
-function peerChain(socket: TLSSocket): { leaf: Der; intermediates: Der[] } | undefined {
+function peerChain(socket: TLSSocket): { leaf: Der; intermediates: Der[]; fingerprint: string } | undefined {
   const peer = socket.getPeerCertificate(true)
   if (!peer?.raw) return undefined
   const intermediates: Der[] = []
@@ -36,14 +36,14 @@ function peerChain(socket: TLSSocket): { leaf: Der; intermediates: Der[] } | und
     seen.add(c.fingerprint256)
     intermediates.push(new Uint8Array(c.raw))
   }
-  return { leaf: new Uint8Array(peer.raw), intermediates }
+  return { leaf: new Uint8Array(peer.raw), intermediates, fingerprint: peer.fingerprint256 }
 }
 
 /**
  * Checks the TLS client certificate against the label's trust anchors: the CA of the label's profile, then the
  * label's external CAs (the listener requests but does not verify client certificates, so this is the check).
- * The path is validated once per connection; a certificate of ours must also be in the inventory, unrevoked,
- * on every request.
+ * The path is validated once per connection and certificate (a renegotiation may present another); a certificate
+ * of ours must also be in the inventory, unrevoked, on every request.
  */
 export function clientCertificateChecker(deps: EstDeps) {
   const validated = new WeakMap<TLSSocket, Map<string, Promise<{ path: PathResult; ours: boolean }>>>()
@@ -74,8 +74,9 @@ export function clientCertificateChecker(deps: EstDeps) {
     if (!socket || !chain) return { state: 'absent' }
     let perLabel = validated.get(socket)
     if (!perLabel) validated.set(socket, (perLabel = new Map()))
-    let pending = perLabel.get(label.name)
-    if (!pending) perLabel.set(label.name, (pending = validate(label, chain)))
+    const key = `${label.name}\0${chain.fingerprint}`
+    let pending = perLabel.get(key)
+    if (!pending) perLabel.set(key, (pending = validate(label, chain)))
     const { path, ours } = await pending
     if (!path.ok) return { state: 'rejected', reason: path.reason }
     const serial = path.leaf.serialNumber.toLowerCase()

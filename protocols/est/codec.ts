@@ -15,7 +15,9 @@ export const CSRATTRS = 'application/csrattrs'
 export const PKCS8 = 'application/pkcs8'
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2'
-const OID_DATA = '1.2.840.113549.1.7.1'
+/** SignedData's fields before `certificates`: version 1, no digestAlgorithms, encapContentInfo { id-data }. */
+const SIGNED_DATA_HEAD = new Uint8Array([0x02, 0x01, 0x01, 0x31, 0x00, ...sequence(oid('1.2.840.113549.1.7.1'))])
+const SIGNED_DATA_OID = oid(OID_SIGNED_DATA)
 
 // ── base64 bodies (RFC 8951 §3.2: the body is base64 whatever Content-Transfer-Encoding says) ─────────
 
@@ -25,12 +27,15 @@ const OID_DATA = '1.2.840.113549.1.7.1'
  */
 export function decodeBase64Body(body: Uint8Array, pemLabels: string[]): Der {
   let text = Buffer.from(body).toString('latin1')
-  const pem = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(text)
-  if (pem) {
-    if (!pemLabels.includes(pem[1]!)) throw new EstError(400, `PEM block "${pem[1]}" is not one of ${pemLabels.join(', ')}`)
-    text = pem[2]!
-  } else if (/-----BEGIN /.test(text)) {
-    throw new EstError(400, 'the body holds a malformed PEM block')
+  const begin = text.indexOf('-----BEGIN ')
+  if (begin >= 0) {
+    // Found by position, not by a backtracking regex: bodies are attacker-sized (up to bodyLimitBytes).
+    const labelEnd = text.indexOf('-----', begin + 11)
+    const label = labelEnd < 0 ? '' : text.slice(begin + 11, labelEnd)
+    const end = labelEnd < 0 ? -1 : text.indexOf(`-----END ${label}-----`, labelEnd + 5)
+    if (end < 0 || !/^[A-Z0-9 ]{1,64}$/.test(label)) throw new EstError(400, 'the body holds a malformed PEM block')
+    if (!pemLabels.includes(label)) throw new EstError(400, `PEM block "${label}" is not one of ${pemLabels.join(', ')}`)
+    text = text.slice(labelEnd + 5, end)
   }
   const b64 = text.replace(/[ \t\r\n]+/g, '')
   if (b64.length === 0) throw new EstError(400, 'the body is empty; expected base64 (RFC 8951 §3.2)')
@@ -80,14 +85,8 @@ export function base64Body(der: Uint8Array, lineLength: number): string {
 
 /** ContentInfo { signedData, SignedData { v1, {}, { id-data }, certificates [0] IMPLICIT, {} } }. */
 export function encodeCertsOnly(certificates: Der[]): Der {
-  const signedData = sequence(
-    Uint8Array.of(0x02, 0x01, 0x01),
-    Uint8Array.of(0x31, 0x00),
-    sequence(oid(OID_DATA)),
-    tlv(0xa0, ...certificates),
-    Uint8Array.of(0x31, 0x00),
-  )
-  return sequence(oid(OID_SIGNED_DATA), tlv(0xa0, signedData))
+  const signedData = sequence(SIGNED_DATA_HEAD, tlv(0xa0, ...certificates), Uint8Array.of(0x31, 0x00))
+  return sequence(SIGNED_DATA_OID, tlv(0xa0, signedData))
 }
 
 /** The certificates of a certs-only response, in order. Throws on anything else. */

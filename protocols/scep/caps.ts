@@ -8,6 +8,9 @@ export function caCaps(scep: Pick<ScepConfig, 'caps'>): string[] {
     // Renewal must stay listed for macOS clients (they fail without it), unless the operator turned it off.
     ...(scep.caps.renewal ? ['Renewal'] : []),
     'SHA-256',
+    // Not in RFC 8894's list, but harmless (SHA-384 signatures are accepted) and needed by strongSwan 5.9.8 pki,
+    // whose capability flags are off by one enum: it tests the SHA-384 bit where it means SCEPStandard/AES.
+    'SHA-384',
     'SHA-512',
     'AES',
     ...(scep.caps.des3 ? ['DES3'] : []),

@@ -94,6 +94,51 @@ export function openApiDocument(publicUrl: string) {
           responses: { '200': json(ref('Certificate'), 'The certificate'), ...common, '404': problemResponse('Not found') },
         },
       },
+      '/certificates/with-key': {
+        post: {
+          summary: 'Issue with a server-generated key (escrowed in Vault KV v2 when the profile signs through Vault)',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    profile: { type: 'string' },
+                    commonName: { type: 'string' },
+                    dns: { type: 'array', items: { type: 'string' } },
+                    ip: { type: 'array', items: { type: 'string' } },
+                    email: { type: 'array', items: { type: 'string' } },
+                    uri: { type: 'array', items: { type: 'string' } },
+                    csr: { type: 'string', description: 'template request instead of the names; its key is not used' },
+                    replaces: { type: 'string', description: 'id of the certificate renewed: its escrow record gets a new version' },
+                    notAfter: { type: 'string', format: 'date-time' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': json(ref('Certificate'), 'Issued; `bundle` links to the escrowed key, or `privateKeyPem` holds the only copy'),
+            ...common,
+            '403': problemResponse('Denied by policy'),
+            '503': problemResponse('CA backend unavailable'),
+          },
+        },
+      },
+      '/certificates/{ref}/bundle': {
+        get: {
+          summary: 'The escrowed key bundle (server.crt, server.key, ca-chain.crt) as JSON or ZIP; every read is audited',
+          parameters: [refParam, { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'zip'] } }],
+          responses: {
+            '200': {
+              description: 'The bundle',
+              content: { 'application/json': { schema: { type: 'object' } }, 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+            },
+            ...common,
+            '404': problemResponse('No escrowed key for this certificate'),
+          },
+        },
+      },
       '/certificates/{ref}/revoke': {
         post: {
           summary: 'Revoke a certificate (RFC 5280 reason)',

@@ -27,6 +27,7 @@ async function withCore<T>(fn: (core: Core) => Promise<T>, createCa = false): Pr
   try {
     return await fn(core)
   } finally {
+    core.backends.close?.()
     await core.store.close()
   }
 }
@@ -158,6 +159,39 @@ eab
     withCore(async ({ store }) => {
       if (!(await store.acme.eabKeys.delete(keyId))) throw new IssuanceError('conflict', `EAB key ${keyId} is bound or does not exist`)
       process.stdout.write(`deleted ${keyId}\n`)
+    }),
+  )
+
+const requests = program.command('requests').description('requests held for approval (profiles with requireApproval)')
+requests
+  .command('list')
+  .description('pending requests, newest first')
+  .option('--profile <name>')
+  .action((o: { profile?: string }) =>
+    withCore(async ({ store }) => {
+      const rows = await store.certificates.list({ status: 'pending', profile: o.profile, limit: 500 })
+      for (const r of rows.map(toCertificateSummary)) {
+        process.stdout.write(`${r.id}\t${r.profile}\t${r.requester}\t${r.sans.map((n) => n.value).join(',') || r.subject}\n`)
+      }
+    }),
+  )
+requests
+  .command('approve <id>')
+  .description('approve a pending request: it is signed now (audited as request.approved)')
+  .action((id: string) =>
+    withCore(async ({ issuance }) => {
+      const issued = await issuance.approve(id, actor())
+      process.stdout.write(`approved ${id}: issued ${issued.certificate.serial}\n`)
+    }),
+  )
+requests
+  .command('reject <id>')
+  .description('reject a pending request (audited as request.rejected)')
+  .option('--reason <text>', 'told to the client', 'rejected by an administrator')
+  .action((id: string, o: { reason: string }) =>
+    withCore(async ({ issuance }) => {
+      await issuance.reject(id, actor(), o.reason)
+      process.stdout.write(`rejected ${id}\n`)
     }),
   )
 

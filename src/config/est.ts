@@ -110,7 +110,7 @@ export const estLabelSchema = z
     serverKeygen: z.boolean().default(true),
     /**
      * Line length of base64 response bodies. 76 (default) follows RFC 2045 §6.8; 0 sends one unbroken line, for
-     * clients that cannot skip line breaks (strongSwan pki before 5.9.10).
+     * clients that cannot skip line breaks (strongSwan pki 5.9.8, as in Debian 12).
      */
     base64LineLength: z.number().int().min(0).max(76).default(76),
   })

@@ -1,7 +1,8 @@
 // Server-side key generation (RFC 7030 §4.4), protocol-neutral: a key pair chosen for the profile, and a PKCS#10
 // request for it that carries the client's subject and SANs, self-signed with the new key, so the certificate
 // goes down the one issuance path like any other.
-// TODO(vault): when the profile's backend is Vault, escrow the private key in Vault KV v2 (issue "Vault backend").
+// When the profile's CA generates keys itself (CanGenerateKey: Vault), the service lets the CA generate and escrow
+// the key instead, and the request made here only carries the subject and SANs through policy.
 import { webcrypto } from 'node:crypto'
 import type { ProfileConfig } from '../config/schema.js'
 import { IssuanceError } from '../errors.js'

@@ -14,7 +14,7 @@ import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
 import { requestableReasons } from '../pki/revocation-reason.js'
 import { newSerial, normalizeSerial } from '../pki/serial.js'
-import { BACKDATE_MS, compileProfile, evaluate, type CompiledProfile, type Decision } from '../policy/evaluate.js'
+import { BACKDATE_MS, compileProfile, evaluate, requireAllowedIdentifiers, type CompiledProfile, type Decision } from '../policy/evaluate.js'
 import type { CertificateRecord, Store } from '../store/index.js'
 import { requireRenewable } from './renewal.js'
 import { requestWithServerKey } from './server-keygen.js'
@@ -271,6 +271,14 @@ export function createIssuanceService(deps: IssuanceDeps) {
     },
 
     hasProfile: (name: string) => profiles.has(name),
+
+    /**
+     * Checks identifiers against a profile before any work is done for them (ACME newOrder); throws
+     * IssuanceError('policyDenied' | 'unknownProfile') as issue() would for the same identifiers.
+     */
+    checkIdentifiers(profile: string | undefined, identifiers: Identifier[]): void {
+      requireAllowedIdentifiers(identifiers, undefined, profileOf(profile ?? 'default').patterns, false)
+    },
 
     /** CA chain (issuing first) that signs for a profile. */
     async chainFor(profile = 'default'): Promise<Der[]> {

@@ -10,6 +10,7 @@ import { startRaService, type RaService } from './ra.js'
 
 export type { ChallengeCheck, ChallengeService, MintedChallenge } from './challenges.js'
 export type { KeyTransport, RaCredential, RaService } from './ra.js'
+export { raCredential } from './ra.js'
 
 export interface ScepServices {
   ra: RaService

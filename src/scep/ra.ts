@@ -37,7 +37,7 @@ export interface RaService {
   stop(): void
 }
 
-function credential(backendId: string, certPem: string, keyPem: string): RaCredential {
+export function raCredential(backendId: string, certPem: string, keyPem: string): RaCredential {
   const certificateDer = fromPem(certPem, 'CERTIFICATE')
   const key: KeyObject = createPrivateKey(keyPem)
   const prepared: ImplicitRejectionKey = prepareRsaKey(key)
@@ -98,7 +98,7 @@ export async function startRaService(deps: RaDeps): Promise<RaService> {
     const certPath = join(dirOf(id), `${name}.crt.pem`)
     if (!existsSync(keyPath) || !existsSync(certPath)) return undefined
     try {
-      return credential(id, readFileSync(certPath, 'utf8'), readFileSync(keyPath, 'utf8'))
+      return raCredential(id, readFileSync(certPath, 'utf8'), readFileSync(keyPath, 'utf8'))
     } catch (err) {
       deps.logger.warn({ err, backend: id, file: certPath }, 'scep: cannot load RA credentials; issuing new ones')
       return undefined
@@ -134,7 +134,7 @@ export async function startRaService(deps: RaDeps): Promise<RaService> {
     }
     const certPem = toPem(outcome.certificateDer, 'CERTIFICATE')
     write(id, 'ra', keyPem, certPem)
-    current.set(id, credential(id, certPem, keyPem))
+    current.set(id, raCredential(id, certPem, keyPem))
     deps.logger.info({ backend: id, serial: outcome.certificate.serial }, 'scep: issued a new RA certificate')
   }
 

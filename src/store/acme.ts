@@ -524,15 +524,19 @@ export function acmeStore(sql: Sql) {
       },
       /**
        * pending → processing, only while its authorization is pending and unexpired and no sibling challenge
-       * is being validated. False: another request started it, or the authorization is settled.
+       * is being validated. A validation started more than `staleSeconds` ago (its instance died) may be taken
+       * over. False: another request started it, or the authorization is settled.
        */
-      async startProcessing(id: string): Promise<boolean> {
+      async startProcessing(id: string, staleSeconds: number): Promise<boolean> {
+        const since = sql`now() - make_interval(secs => ${staleSeconds})`
         const rows = await sql`
-          update acme_challenges c set status = 'processing'
+          update acme_challenges c set status = 'processing', started_at = now()
           from acme_authorizations a
-          where c.id = ${id} and c.status = 'pending' and a.id = c.authz_id and a.status = 'pending'
-            and a.expires > now()
-            and not exists (select 1 from acme_challenges s where s.authz_id = c.authz_id and s.status = 'processing')
+          where c.id = ${id} and (c.status = 'pending' or (c.status = 'processing' and c.started_at < ${since}))
+            and a.id = c.authz_id and a.status = 'pending' and a.expires > now()
+            and not exists (select 1 from acme_challenges s
+                            where s.authz_id = c.authz_id and s.id <> c.id and s.status = 'processing'
+                              and s.started_at >= ${since})
           returning c.id`
         return rows.length > 0
       },

@@ -7,7 +7,7 @@ export interface ScepTransaction {
   label: string
   /** 19 PKCSReq or 17 RenewalReq. */
   messageType: number
-  csrSha256: string
+  requestKeySha256: string
   /** Inventory id of the request's certificate row; null while the issuance service has not recorded it yet. */
   certificateId: string | null
   createdAt: Date
@@ -18,7 +18,7 @@ export interface NewScepTransaction {
   signerKeySha256: string
   label: string
   messageType: number
-  csrSha256: string
+  requestKeySha256: string
 }
 
 export interface ScepChallenge {
@@ -37,7 +37,7 @@ interface TransactionRow {
   signer_key_sha256: string
   label: string
   message_type: number
-  csr_sha256: string
+  request_key_sha256: string
   certificate_id: string | null
   created_at: Date
 }
@@ -58,7 +58,7 @@ const fromTransactionRow = (r: TransactionRow): ScepTransaction => ({
   signerKeySha256: r.signer_key_sha256,
   label: r.label,
   messageType: r.message_type,
-  csrSha256: r.csr_sha256,
+  requestKeySha256: r.request_key_sha256,
   certificateId: r.certificate_id,
   createdAt: r.created_at,
 })
@@ -75,7 +75,7 @@ const fromChallengeRow = (r: ChallengeRow): ScepChallenge => ({
 })
 
 const transactionColumns = (sql: Sql) =>
-  sql`transaction_id, signer_key_sha256, label, message_type, csr_sha256, certificate_id::text, created_at`
+  sql`transaction_id, signer_key_sha256, label, message_type, request_key_sha256, certificate_id::text, created_at`
 const challengeColumns = (sql: Sql) =>
   sql`id::text, label, common_name, expires_at, created_by, created_at, used_at, used_by`
 
@@ -87,8 +87,8 @@ export function scepStore(sql: Sql) {
      */
     async beginTransaction(t: NewScepTransaction): Promise<{ created: boolean; transaction: ScepTransaction }> {
       const inserted = await sql<TransactionRow[]>`
-        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, csr_sha256)
-        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.csrSha256})
+        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
+        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
         on conflict do nothing
         returning ${transactionColumns(sql)}`
       if (inserted[0]) return { created: true, transaction: fromTransactionRow(inserted[0]) }

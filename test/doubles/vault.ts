@@ -14,6 +14,8 @@ export interface VaultRole {
   maxTtlSeconds?: number
   keyUsage?: string[]
   extKeyUsage?: string[]
+  /** Vault's require_cn (default true): refuse requests without common_name. */
+  requireCn?: boolean
 }
 
 export interface VaultDoubleOptions {
@@ -304,8 +306,8 @@ export class VaultDouble {
       extKeyUsage = [...list(body['ext_key_usage']).map((n) => ekuOids[n]!), ...list(body['ext_key_usage_oids'])]
     } else {
       const cn = String(body['common_name'] ?? '')
-      if (!cn) throw new HttpError(400, ['the common_name field is required'])
-      subject = new x509.Name([{ '2.5.4.3': [cn] }])
+      if (!cn && role.requireCn !== false) throw new HttpError(400, ['the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false'])
+      subject = cn ? new x509.Name([{ '2.5.4.3': [cn] }]) : new x509.Name([])
       const alt = list(body['alt_names'])
       sans = [
         ...alt.map((v): x509.JsonGeneralName => (v.includes('@') ? { type: 'email', value: v } : { type: 'dns', value: v })),

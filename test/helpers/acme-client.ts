@@ -129,3 +129,47 @@ export async function startHttp01Responder(): Promise<{ port: number; tokens: Ma
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
+
+/**
+ * A tls-alpn-01 responder on 127.0.0.1 (TEST ONLY, RFC 8737 §3): for SNI names in `keyAuthorizations` it presents
+ * a self-signed certificate with that one SAN and the critical id-pe-acmeIdentifier extension.
+ */
+export async function startTlsAlpnResponder(): Promise<{ port: number; keyAuthorizations: Map<string, string>; close(): Promise<void> }> {
+  const { createServer: createTlsServer, createSecureContext } = await import('node:tls')
+  const { createHash, webcrypto } = await import('node:crypto')
+  const { x509 } = await import('../../src/pki/x509.js')
+  const { toPem } = await import('../../src/pki/pem.js')
+  const keyAuthorizations = new Map<string, string>()
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair
+  const keyPem = toPem(new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as never)), 'PRIVATE KEY')
+  const contextFor = async (name: string, keyAuthz: string) => {
+    const digest = createHash('sha256').update(keyAuthz).digest()
+    const isIp = /^[\d.]+$/.test(name) || name.includes(':')
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=acme-tls-alpn-01',
+      keys,
+      signingAlgorithm: alg,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: isIp ? 'ip' : 'dns', value: name }]),
+        new x509.Extension('1.3.6.1.5.5.7.1.31', true, new Uint8Array([0x04, 0x20, ...digest])),
+      ],
+    })
+    return createSecureContext({ key: keyPem, cert: cert.toString('pem') })
+  }
+  const server = createTlsServer({
+    ALPNProtocols: ['acme-tls/1'],
+    SNICallback: (servername, cb) => {
+      const keyAuthz = keyAuthorizations.get(servername)
+      if (!keyAuthz) return cb(new Error(`no challenge for ${servername}`))
+      contextFor(servername, keyAuthz).then((ctx) => cb(null, ctx), cb)
+    },
+  })
+  server.on('secureConnection', (s) => s.end())
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    keyAuthorizations,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}

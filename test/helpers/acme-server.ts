@@ -32,6 +32,8 @@ export async function startAcmeTestServer(options: {
   postgresUrl: string | undefined
   acme?: Record<string, unknown>
   profiles?: Record<string, unknown>
+  /** CA backends (default: the embedded CA). */
+  backends?: Record<string, unknown>
 }): Promise<AcmeTestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'enroll-acme-'))
   const schema = options.postgresUrl ? `t_${randomBytes(6).toString('hex')}` : 'public'
@@ -45,6 +47,7 @@ export async function startAcmeTestServer(options: {
       publicHttpUrl: 'http://acme.test',
       acme: { validation: { attempts: 1, retryDelaySeconds: 0, timeoutSeconds: 3 }, ...options.acme },
       ...(options.profiles ? { profiles: options.profiles } : {}),
+      ...(options.backends ? { backends: options.backends } : {}),
     },
   })
   const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' })

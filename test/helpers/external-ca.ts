@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import postgres from 'postgres'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
@@ -55,7 +55,7 @@ export interface TestCore {
 /** openCore on a fresh store with the given backends and profiles (and overrides). */
 export async function openTestCore(
   postgresUrl: string,
-  o: { backends: Record<string, unknown>; profiles: Record<string, unknown>; overrides?: Record<string, unknown> },
+  o: { backends: Record<string, unknown>; profiles: Record<string, unknown>; overrides?: Record<string, unknown>; logger?: Logger },
 ): Promise<TestCore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'enroll-extca-'))
   const schema = postgresUrl ? `t_${randomBytes(6).toString('hex')}` : 'public'
@@ -72,7 +72,7 @@ export async function openTestCore(
       ...o.overrides,
     },
   })
-  const core = await openCore(config, logger, { createCa: true })
+  const core = await openCore(config, o.logger ?? logger, { createCa: true })
   return {
     core,
     config,

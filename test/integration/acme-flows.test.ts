@@ -25,6 +25,7 @@ beforeAll(async () => {
       default: { allow: { dns: ['**.test'], ip: ['127.0.0.0/8'] } },
       short: { description: 'one-day certificates', validityDays: 1, allow: { dns: ['**.test'], ip: ['127.0.0.0/8'] } },
       hidden: { exposed: false, allow: { dns: ['**.test'] } },
+      approval: { requireApproval: true, allow: { ip: ['127.0.0.0/8'] } },
     },
   })
 })
@@ -167,10 +168,34 @@ describe('orders and authorizations (RFC 8555 §7.4, §7.5)', () => {
     expect(r.body.subproblems[1]).toMatchObject({ type: urn('unsupportedIdentifier'), identifier: { type: 'email' } })
   })
 
+  it('fail/identifiers-the-profile-refuses-are-rejected-at-newOrder', async () => {
+    const client = await account()
+    const r = await client.post(client.directory['newOrder'], {
+      identifiers: [{ type: 'dns', value: 'ok.test' }, { type: 'dns', value: 'www.example.com' }, { type: 'ip', value: '10.1.2.3' }],
+    })
+    expect(r.status).toBe(400)
+    expect(r.body.type).toBe(urn('rejectedIdentifier'))
+    expect(r.body.subproblems.map((p: { identifier: { value: string } }) => p.identifier.value)).toEqual(['www.example.com', '10.1.2.3'])
+  })
+
+  it('ok/profile-requiring-approval-keeps-the-order-processing-until-approved', async () => {
+    const client = await account()
+    const order = await readyOrder(client, { profile: 'approval' })
+    const csr = await makeCsr({ ip: ['127.0.0.1'] })
+    const fin = await client.post(order.body.finalize, { csr: Buffer.from(csr.der).toString('base64url') })
+    expect(fin.body.status).toBe('processing')
+    expect(fin.headers.get('retry-after')).toBe('1')
+    const [pending] = await server.core.store.certificates.list({ status: 'pending', limit: 1 })
+    await server.core.issuance.approve(pending!.id, 'admin:test')
+    const done = await client.post(order.url, '')
+    expect(done.body.status).toBe('valid')
+    expect((await client.post(done.body.certificate, '')).status).toBe(200)
+  })
+
   it('ok/profile-is-used-and-unknown-profile-is-invalidProfile', async () => {
     const client = await account()
     const dir = await (await server.fetch(DIRECTORY)).json()
-    expect(Object.keys(dir.meta.profiles).sort()).toEqual(['default', 'short'])
+    expect(Object.keys(dir.meta.profiles).sort()).toEqual(['approval', 'default', 'short'])
     const bad = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'ip', value: '127.0.0.1' }], profile: 'hidden' })
     expect(bad.body.type).toBe(urn('invalidProfile'))
     const { leaf, final } = await issue(client, { profile: 'short' })
@@ -401,5 +426,47 @@ describe('External Account Binding (RFC 8555 §7.3.4)', () => {
     expect((await client.newAccount({ externalAccountBinding: await eab(client, 'kid-2', randomBytes(32)) })).body.type).toBe(urn('unauthorized'))
     expect((await client.newAccount({ externalAccountBinding: await eab(client, 'kid-2', hmac, 'HS256', `${PUBLIC_URL}/acme/elsewhere`) })).body.type).toBe(urn('unauthorized'))
     expect(createHash('sha256').update(hmac).digest()).toHaveLength(32)
+  })
+})
+
+describe('EAB pre-authorization and rate limits (configured departures and limits)', () => {
+  let other: AcmeTestServer
+  beforeAll(async () => {
+    other = await startAcmeTestServer({
+      postgresUrl,
+      acme: { eabPreauthorization: true, rateLimits: { newOrdersPerAccountPerHour: 3 } },
+    })
+  })
+  afterAll(async () => other?.close())
+
+  it('ok/names-matching-the-eab-key-patterns-skip-challenges', async () => {
+    const hmac = randomBytes(32)
+    await other.core.store.acme.eabKeys.create({ id: 'pre-1', hmacKey: hmac, description: '', domains: ['**.corp.test'] })
+    const client = await AcmeTestClient.create(other.fetch, DIRECTORY)
+    const eab = await new FlattenedSign(new TextEncoder().encode(JSON.stringify(client.jwk)))
+      .setProtectedHeader({ alg: 'HS256', kid: 'pre-1', url: client.directory['newAccount'] })
+      .sign(hmac)
+    expect((await client.newAccount({ externalAccountBinding: eab })).status).toBe(201)
+    const pre = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'dns', value: 'db.corp.test' }] })
+    expect(pre.body.status).toBe('ready')
+    const mixed = await client.post(client.directory['newOrder'], {
+      identifiers: [{ type: 'dns', value: 'db.corp.test' }, { type: 'dns', value: 'elsewhere.test' }],
+    })
+    expect(mixed.body.status).toBe('pending')
+  })
+
+  it('fail/orders-over-the-hourly-limit-are-rateLimited-with-retry-after', async () => {
+    const client = await AcmeTestClient.create(other.fetch, DIRECTORY)
+    await client.newAccount()
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const r = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'dns', value: `r${i}.test` }] })
+      statuses.push(r.status)
+      if (r.status === 429) {
+        expect(r.body.type).toBe(urn('rateLimited'))
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0)
+      }
+    }
+    expect(statuses).toEqual([201, 201, 201, 429])
   })
 })

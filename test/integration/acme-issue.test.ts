@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { x509 } from '../../src/pki/x509.js'
 import { fromPemAll } from '../../src/pki/pem.js'
-import { AcmeTestClient, startHttp01Responder } from '../helpers/acme-client.js'
+import { AcmeTestClient, startHttp01Responder, startTlsAlpnResponder } from '../helpers/acme-client.js'
 import { DIRECTORY, PUBLIC_URL, startAcmeTestServer, type AcmeTestServer } from '../helpers/acme-server.js'
 import { makeCsr } from '../helpers/csr.js'
 import { startTestDns, type TestDnsServer } from '../helpers/dns-server.js'
@@ -16,16 +16,58 @@ describe.each(targets)('ACME issuance on %s', (_name, url) => {
   let server: AcmeTestServer
   let http01: Awaited<ReturnType<typeof startHttp01Responder>>
   let dns: TestDnsServer
+  let tls: Awaited<ReturnType<typeof startTlsAlpnResponder>>
 
   beforeAll(async () => {
     http01 = await startHttp01Responder()
+    tls = await startTlsAlpnResponder()
     dns = await startTestDns()
-    server = await startAcmeTestServer({ postgresUrl: url, acme: { http01Port: http01.port, dnsResolver: dns.address } })
+    server = await startAcmeTestServer({
+      postgresUrl: url,
+      acme: { http01Port: http01.port, tlsAlpn01Port: tls.port, dnsResolver: dns.address, caaIdentities: ['enroll.test'] },
+    })
   })
   afterAll(async () => {
     await server?.close()
     await http01?.close()
+    await tls?.close()
     await dns?.close()
+  })
+
+  async function validateOne(client: AcmeTestClient, name: string, type: 'http-01' | 'tls-alpn-01') {
+    const order = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'dns', value: name }] })
+    const authz = await client.post(order.body.authorizations[0], '')
+    const ch = authz.body.challenges.find((c: { type: string }) => c.type === type)
+    if (type === 'http-01') http01.tokens.set(ch.token, client.keyAuthorization(ch.token))
+    else tls.keyAuthorizations.set(name, client.keyAuthorization(ch.token))
+    await client.post(ch.url, {})
+    await server.settle()
+    return client.poll(order.body.authorizations[0])
+  }
+
+  it('ok/tls-alpn-01-validated-over-a-real-handshake', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY, 'ES384')
+    await client.newAccount()
+    expect((await validateOne(client, 'alpn.tls.test', 'tls-alpn-01')).body.status).toBe('valid')
+  })
+
+  it('fail/caa-naming-another-ca-is-caa', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
+    await client.newAccount()
+    dns.caa.set('caa.test', [{ tag: 'issue', value: 'other-ca.example' }])
+    const denied = await validateOne(client, 'www.caa.test', 'http-01')
+    expect(denied.body.status).toBe('invalid')
+    expect(denied.body.challenges.find((c: { type: string }) => c.type === 'http-01').error.type).toBe('urn:ietf:params:acme:error:caa')
+    dns.caa.set('ok-caa.test', [{ tag: 'issue', value: 'enroll.test; validationmethods=http-01' }])
+    expect((await validateOne(client, 'ok-caa.test', 'http-01')).body.status).toBe('valid')
+  })
+
+  it('fail/dns-servfail-is-dns-problem', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
+    await client.newAccount()
+    dns.fail.add('broken.test')
+    const r = await validateOne(client, 'broken.test', 'http-01')
+    expect(r.body.challenges.find((c: { type: string }) => c.type === 'http-01').error.type).toBe('urn:ietf:params:acme:error:dns')
   })
 
   it('ok/directory-lists-resources-and-meta', async () => {

@@ -3,6 +3,8 @@
 // inventory, revocation reaching Vault and its CRL served by our CRL service, delegated OCSP responder certificates,
 // and server-side key generation with KV v2 escrow (new version on renewal).
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { ocspResponderProfileName } from '../../src/config/load.js'
 import { IssuanceError } from '../../src/errors.js'
@@ -217,6 +219,38 @@ describe('Vault token auth and renewal', () => {
       expect(v.calls.every((x) => x.token === undefined || x.token === 'hvs.static-test-token')).toBe(true)
     } finally {
       delete process.env['ENROLL_TEST_VAULT_TOKEN']
+      await c.close()
+      await v.close()
+    }
+  })
+})
+
+describe('secrets stay out of the logs', () => {
+  it('ok/no-secret-in-logs: AppRole secret_id and tokens never appear, through 403s, seals and errors', async () => {
+    const v = await VaultDouble.start({ secretId: 'super-secret-approle-id-0001' })
+    let text = ''
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        text += String(chunk)
+        done()
+      },
+    })
+    const c = await openTestCore(postgresUrl, {
+      backends: { v: vaultBackend(v, { auth: { method: 'approle', roleId: 'enroll-role-id', secretId: 'super-secret-approle-id-0001' } }) },
+      profiles: { default: { backend: 'v', allow: anyName } },
+      logger: pino({ level: 'trace' }, sink),
+    })
+    try {
+      await c.core.issuance.issue((await issueRequest({ subject: 'CN=l1.example.com', dns: ['l1.example.com'] })).req)
+      v.revokeAllTokens()
+      await c.core.issuance.issue((await issueRequest({ subject: 'CN=l2.example.com', dns: ['l2.example.com'] })).req)
+      v.sealed = true
+      await c.core.issuance.issue((await issueRequest({ subject: 'CN=l3.example.com', dns: ['l3.example.com'] })).req).catch(() => undefined)
+      expect(text).toMatch(/signing failed/)
+      expect(text).toMatch(/vault answered 403/)
+      expect(text).not.toContain('super-secret-approle-id-0001')
+      for (const call of v.calls) if (call.token) expect(text).not.toContain(call.token)
+    } finally {
       await c.close()
       await v.close()
     }

@@ -5,7 +5,7 @@ import type { AcmeContext, AcmeHandler } from '../context.js'
 import { linkValue } from '../links.js'
 import { authzOf } from '../lookup.js'
 import { AcmeProblem } from '../problems.js'
-import { startValidation } from '../validation.js'
+import { startValidation, validationStaleSeconds } from '../validation.js'
 
 export const challenge = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const { account, payload } = c.get('jws')
@@ -13,9 +13,9 @@ export const challenge = (ctx: AcmeContext): AcmeHandler => async (c) => {
   if (!found) throw new AcmeProblem('malformed', 'challenge does not exist', { status: 404 })
   const authz = await authzOf(ctx, account!, found.authzId)
   let current = found
-  if (payload !== undefined && found.status === 'pending') {
+  if (payload !== undefined && (found.status === 'pending' || found.status === 'processing')) {
     if (authz.status !== 'pending') throw new AcmeProblem('malformed', `the authorization is ${authz.status}`)
-    if (await ctx.store.acme.challenges.startProcessing(found.id)) {
+    if (await ctx.store.acme.challenges.startProcessing(found.id, validationStaleSeconds(ctx))) {
       current = { ...found, status: 'processing' }
       startValidation(ctx, current, authz, account!)
     } else {

@@ -5,7 +5,7 @@ import type { AcmeContext, AcmeHandler } from '../context.js'
 import { normalizeOrderIdentifiers } from '../identifiers.js'
 import { orderOf } from '../lookup.js'
 import { requireWithinRateLimit } from '../middleware.js'
-import { followPendingIssuance, planAuthorizations, requireExposedProfile, resolveReplaces } from '../orders.js'
+import { followPendingIssuance, planAuthorizations, requireExposedProfile, requireIdentifiersAllowed, resolveReplaces } from '../orders.js'
 import { AcmeProblem } from '../problems.js'
 
 export const newOrder = (ctx: AcmeContext): AcmeHandler => async (c) => {
@@ -13,6 +13,7 @@ export const newOrder = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const req = decodeNewOrder(c.get('jws').payload)
   const identifiers = normalizeOrderIdentifiers(req.identifiers)
   const profile = requireExposedProfile(ctx, req.profile)
+  requireIdentifiersAllowed(ctx, profile, identifiers)
   const notBefore = req.notBefore ? new Date(req.notBefore) : undefined
   const notAfter = req.notAfter ? new Date(req.notAfter) : undefined
   if (notBefore && notAfter && notAfter <= notBefore) throw new AcmeProblem('malformed', 'notAfter must be later than notBefore')

@@ -20,6 +20,10 @@ export interface PkiMessage {
   /** ASN.1 tag of the transactionID string (PrintableString usually), so the reply echoes it unchanged. */
   transactionIdTag: number
   senderNonce: Uint8Array
+  /** CertRep only (RFC 8894 §3.2.1.3–§3.2.1.5): pkiStatus and failInfo codes, and the echoed nonce. */
+  pkiStatus: string | undefined
+  failInfo: string | undefined
+  recipientNonce: Uint8Array | undefined
   /** The certificate that signed the message (self-signed for PKCSReq, the old one for RenewalReq). */
   signerCertificate: Der | undefined
   digest: DigestName | undefined
@@ -118,6 +122,9 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
     transactionId: transactionId.value,
     transactionIdTag: transactionId.tag,
     senderNonce,
+    pkiStatus: stringValue(attrs.get(OID.pkiStatus))?.value,
+    failInfo: stringValue(attrs.get(OID.failInfo))?.value,
+    recipientNonce: attrs.get(OID.recipientNonce) instanceof asn1js.OctetString ? octets(attrs.get(OID.recipientNonce)!) : undefined,
     signerCertificate,
     digest: digestByOid[signer.digestAlgorithm.algorithmId],
     content: eContent ? octets(eContent) : new Uint8Array(0),

@@ -1,6 +1,7 @@
 // RFC 8894 §3.3.1 PKCSReq and RenewalReq: parse the CSR → earlier transaction? → authorize (challengePassword,
 // or the certificate being renewed) → open the transaction → issue → link it. A request repeated with the same
-// transactionID, key and CSR answers from the stored transaction (a client retrying, or polling by PKCSReq).
+// transactionID, signer key and requested key answers from the stored transaction (a client retrying, or polling
+// by PKCSReq).
 import { createHash } from 'node:crypto'
 import { acceptsChallenges } from '../../../src/config/scep.js'
 import { isIssuanceError } from '../../../src/errors.js'
@@ -65,11 +66,18 @@ async function requireRenewable(ctx: RequestContext, signerDer: Uint8Array): Pro
   return record
 }
 
-/** A transaction whose certificate was superseded or expired: it no longer answers a repeated request. */
-async function isSpent(deps: ScepDeps, t: ScepTransaction): Promise<boolean> {
-  if (!t.certificateId) return false
-  const record = await deps.issuance.find(t.certificateId)
-  return record.status === 'valid' && (!!record.supersededBy || (record.notAfter?.getTime() ?? 0) <= Date.now())
+/** What a stored transaction answers, or undefined when it is spent (renewed, expired) or was refused. */
+async function liveOutcome(deps: ScepDeps, t: ScepTransaction): Promise<Outcome | undefined> {
+  if (t.certificateId) {
+    const record = await deps.issuance.find(t.certificateId)
+    if (record.status === 'valid' && (record.supersededBy || (record.notAfter?.getTime() ?? 0) <= Date.now())) return undefined
+  }
+  try {
+    return await transactionOutcome(deps, t)
+  } catch (e) {
+    if (e instanceof ScepFailure) return undefined
+    throw e
+  }
 }
 
 export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Array, kind: 'PKCSReq' | 'RenewalReq'): Promise<Outcome> {
@@ -77,19 +85,18 @@ export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Ar
   const store = deps.store.scep
   const csr = await csrOf(data)
   const signerKey = signerKeyDigest(msg)
-  const csrSha256 = createHash('sha256').update(csr.der).digest('hex')
+  const requestKey = createHash('sha256').update(csr.publicKeyDer).digest('hex')
   const code = kind === 'PKCSReq' ? 19 : 17
   const existing = await store.getTransaction(msg.transactionId, signerKey)
-  if (existing) {
-    // The same request again (a retry, or an old client polling by PKCSReq): answer from the transaction, unless
-    // its certificate has been renewed or has expired since (then this is a new enrollment with the same key).
-    if (existing.csrSha256 === csrSha256 && existing.messageType === code && !(await isSpent(deps, existing))) {
-      return transactionOutcome(deps, existing)
-    }
-    const state = await transactionOutcome(deps, existing).catch(() => undefined)
-    if (state?.status === 'PENDING') {
-      throw new ScepFailure('badRequest', `transaction ${msg.transactionId} awaits approval of a different request`)
-    }
+  if (existing && existing.requestKeySha256 === requestKey && existing.messageType === code) {
+    // The same enrollment again — a retry, an old client polling by PKCSReq, or certmonger resubmitting a fresh CSR
+    // for the same key: answer from the transaction, unless its certificate has since been renewed or expired, or
+    // it was refused (then this is a new enrollment of that key).
+    const answer = await liveOutcome(deps, existing)
+    if (answer) return answer
+  }
+  if (existing && (await liveOutcome(deps, existing))?.status === 'PENDING') {
+    throw new ScepFailure('badRequest', `transaction ${msg.transactionId} awaits approval of a different request`)
   }
   let requester: string
   let replaces: string | undefined
@@ -106,7 +113,7 @@ export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Ar
     signerKeySha256: signerKey,
     label: label.name,
     messageType: code,
-    csrSha256,
+    requestKeySha256: requestKey,
   })
   if (!begun.created) return transactionOutcome(deps, begun.transaction)
   let outcome

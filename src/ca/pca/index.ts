@@ -106,6 +106,11 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000)
 /** An AWS error that PCA answered (it has an HTTP status), as opposed to one where the outcome is unknown. */
 const answered = (e: unknown) => typeof (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 'number'
 const describe = (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`
+/** The SDK's errors carry the whole HTTP response; logs get its name, message and request id only. */
+const compact = (e: unknown) => {
+  const meta = (e as { $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number } }).$metadata
+  return Object.assign(new Error(describe(e)), { status: meta?.httpStatusCode, requestId: meta?.requestId, attempts: meta?.attempts })
+}
 
 export interface PcaBackendOptions {
   id: string
@@ -187,8 +192,8 @@ export class PcaBackend implements CaBackend, CanRecover {
     } catch (e) {
       if (e instanceof IssuanceError) throw e
       // No answer (connection reset, timeout): PCA may have accepted it. Same token later → same certificate.
-      if (!answered(e)) throw new SignOutcomeUnknown(`CA backend "${this.id}": IssueCertificate: ${describe(e)}`, { cause: e })
-      throw unavailable(this.id, `IssueCertificate: ${describe(e)}`, e)
+      if (!answered(e)) throw new SignOutcomeUnknown(`CA backend "${this.id}": IssueCertificate: ${describe(e)}`, { cause: compact(e) })
+      throw unavailable(this.id, `IssueCertificate: ${describe(e)}`, compact(e))
     }
   }
 
@@ -209,7 +214,7 @@ export class PcaBackend implements CaBackend, CanRecover {
       out = waited.reason as GetCertificateCommandOutput | undefined
     } catch (e) {
       // The waiter retries on every error until its time is up; one last read tells pending from failed.
-      if ((e as Error).name !== 'TimeoutError') throw unavailable(this.id, `waiting for ${certificateArn}: ${describe(e)}`, e)
+      if ((e as Error).name !== 'TimeoutError') throw unavailable(this.id, `waiting for ${certificateArn}: ${describe(e)}`, compact(e))
     }
     if (!out?.Certificate) {
       try {
@@ -219,10 +224,10 @@ export class PcaBackend implements CaBackend, CanRecover {
         if (name === 'RequestInProgressException' || !answered(e)) {
           throw new SignOutcomeUnknown(
             `CA backend "${this.id}": ${certificateArn} was not issued within ${this.config.maxWaitSeconds}s (${name})`,
-            { cause: e },
+            { cause: compact(e) },
           )
         }
-        throw unavailable(this.id, `GetCertificate ${certificateArn}: ${describe(e)}`, e)
+        throw unavailable(this.id, `GetCertificate ${certificateArn}: ${describe(e)}`, compact(e))
       }
     }
     const [certificateDer] = certificatesFromPem(out.Certificate)
@@ -268,7 +273,7 @@ export class PcaBackend implements CaBackend, CanRecover {
     } catch (e) {
       // Already revoked at PCA (a retried revocation): the state we wanted.
       if ((e as Error).name === 'RequestAlreadyProcessedException') return
-      throw unavailable(this.id, `RevokeCertificate: ${describe(e)}`, e)
+      throw unavailable(this.id, `RevokeCertificate: ${describe(e)}`, compact(e))
     }
   }
 
@@ -281,7 +286,7 @@ export class PcaBackend implements CaBackend, CanRecover {
       this.#chain = chain
       return chain
     } catch (e) {
-      throw unavailable(this.id, `GetCertificateAuthorityCertificate: ${describe(e)}`, e)
+      throw unavailable(this.id, `GetCertificateAuthorityCertificate: ${describe(e)}`, compact(e))
     }
   }
 
@@ -312,7 +317,7 @@ export class PcaBackendWithCrl extends PcaBackend implements CanFetchCrl {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(this.config.requestTimeoutMs) })
     } catch (e) {
-      throw unavailable(this.id, `GET ${url}: ${(e as Error).message}`, e)
+      throw unavailable(this.id, `GET ${url}: ${(e as Error).message}`, compact(e))
     }
     if (!res.ok) throw unavailable(this.id, `GET ${url}: HTTP ${res.status}`)
     const bytes = new Uint8Array(await res.arrayBuffer())

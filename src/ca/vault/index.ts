@@ -111,8 +111,10 @@ export class VaultBackend implements CaBackend, CanFetchCrl, CanGenerateKey {
   #subjectParams(req: SignRequest): Record<string, unknown> {
     const by = (t: string) => req.sans.filter((s) => s.type === t).map((s) => s.value)
     const ttl = Math.max(1, Math.ceil((req.notAfter.getTime() - Date.now()) / 1000))
+    const cn = commonNameOf(req.subjectDer) ?? by('dns')[0]
     return {
-      common_name: commonNameOf(req.subjectDer) ?? by('dns')[0] ?? '',
+      // No CN (an IP-only ACME order): omitted, which the role allows with require_cn=false.
+      ...(cn ? { common_name: cn } : {}),
       alt_names: [...by('dns'), ...by('email')].join(','),
       ip_sans: by('ip').join(','),
       uri_sans: by('uri').join(','),

@@ -50,7 +50,8 @@ create table acme_challenges (
   token text not null,
   status text not null check (status in ('pending', 'processing', 'valid', 'invalid')),
   validated timestamptz,
-  error jsonb
+  error jsonb,
+  started_at timestamptz
 );
 create index acme_challenges_authz on acme_challenges (authz_id);
 

@@ -13,7 +13,8 @@ create table scep_transactions (
   signer_key_sha256 text not null,
   label text not null,
   message_type smallint not null,
-  csr_sha256 text not null,
+  -- SHA-256 (hex) of the requested SubjectPublicKeyInfo: a repeated request for the same key is the same enrollment.
+  request_key_sha256 text not null,
   certificate_id bigint references certificates (id),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

@@ -144,6 +144,13 @@ describe('serverkeygen multipart/mixed (RFC 7030 §4.4.2, RFC 8951 §3.3)', () =
 })
 
 describe('decodeBase64Body', () => {
+  it('fail/a-megabyte-of-pem-headers-is-refused-in-linear-time', () => {
+    const body = enc('-----BEGIN CERTIFICATE REQUEST-----'.repeat(30_000))
+    const started = performance.now()
+    expect(() => decodeBase64Body(body, ['CERTIFICATE REQUEST'])).toThrow(/malformed PEM/)
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
   it('fail/pem-label-not-offered', () => {
     expect(() => decodeBase64Body(enc(toPem(new Uint8Array([1]), 'PRIVATE KEY')), ['CERTIFICATE REQUEST'])).toThrow(EstError)
   })
