@@ -3,6 +3,7 @@ import type postgres from 'postgres'
 import type { Identifier } from '../pki/csr.js'
 import type { Der } from '../pki/pem.js'
 import { auditValues, type AuditEntry } from './audit.js'
+import { batcher } from './batch.js'
 import type { Sql } from './database.js'
 
 /**
@@ -155,38 +156,127 @@ const withAudit = (sql: Sql, change: postgres.PendingQuery<postgres.Row[]>, audi
 
 /** `revokedChannel`: where `revoke` notifies the deployment's other instances (see channelName in index.ts). */
 export function certificateStore(sql: Sql, revokedChannel: string) {
+  const reservationColumns = [
+    'serial', 'status', 'profile', 'backend_id', 'protocol', 'requester', 'subject', 'sans', 'csr_der', 'plan',
+    'not_before', 'not_after',
+  ] as const
+  const reservationRow = (r: NewReservation) => ({
+    serial: r.serial,
+    status: r.status,
+    profile: r.profile,
+    backend_id: r.backendId,
+    protocol: r.protocol,
+    requester: r.requester,
+    subject: r.subject,
+    sans: json(sql, r.sans),
+    csr_der: buf(r.csrDer),
+    plan: json(sql, r.plan),
+    not_before: r.notBefore,
+    not_after: r.notAfter,
+  })
+
+  async function reserveOne(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {
+    const insert = sql`insert into certificates ${sql(reservationRow(r), ...reservationColumns)} returning *`
+    const rows = audit
+      ? await withAudit(sql, insert, audit)
+      : await sql<CertificateRow[]>`with c as (${insert}) select ${columns(sql)} from c`
+    return fromRow(rows[0]!)
+  }
+
+  /** Several reservations in one INSERT; answered by serial (unique). */
+  async function reserveMany(items: NewReservation[]): Promise<(CertificateRecord | Error)[]> {
+    const rows = await sql<CertificateRow[]>`
+      with c as (insert into certificates ${sql(items.map(reservationRow), ...reservationColumns)} returning *)
+      select ${columns(sql)} from c`
+    const bySerial = new Map(rows.map((r) => [r.serial, r]))
+    return items.map((r) => {
+      const row = bySerial.get(r.serial)
+      return row ? fromRow(row) : new Error(`reservation of ${r.serial} was not recorded`)
+    })
+  }
+
+  interface Completion {
+    id: string
+    issued: IssuedCertificate
+    audit: AuditEntry
+  }
+
+  async function completeOne({ id, issued, audit }: Completion): Promise<CertificateRecord> {
+    const rows = await withAudit(
+      sql,
+      sql`
+        update certificates set status = 'valid', der = ${buf(issued.der)}, not_before = ${issued.notBefore},
+          serial = coalesce(${issued.serial ?? null}::text, serial),
+          not_after = ${issued.notAfter}, fingerprint_sha256 = ${issued.fingerprintSha256}, issued_at = now(),
+          updated_at = now(), failure = null
+        where id = ${id} and der is null
+        returning *`,
+      audit,
+    )
+    if (!rows[0]) throw new Error(`certificate ${id} already holds a certificate`)
+    return fromRow(rows[0])
+  }
+
+  /** Several completions, each with its audit event, in one statement. */
+  async function completeMany(items: Completion[]): Promise<(CertificateRecord | Error)[]> {
+    // All text (the values helper takes strings), cast back in SQL; '' stands for null.
+    const values = items.map(({ id, issued, audit }) => {
+      const a = auditValues(audit)
+      return [
+        id,
+        `\\x${Buffer.from(issued.der).toString('hex')}`,
+        issued.notBefore.toISOString(),
+        issued.notAfter.toISOString(),
+        issued.fingerprintSha256,
+        issued.serial ?? '',
+        a.action,
+        a.actor,
+        a.protocol ?? '',
+        a.request_id ?? '',
+        JSON.stringify(a.detail),
+      ]
+    })
+    const rows = await sql<CertificateRow[]>`
+      with v (id, der, not_before, not_after, fingerprint, new_serial, action, actor, protocol, request_id, detail) as (
+        values ${sql(values)}
+      ),
+      c as (
+        update certificates t set status = 'valid', der = v.der::bytea, not_before = v.not_before::timestamptz,
+          not_after = v.not_after::timestamptz, serial = coalesce(nullif(v.new_serial, ''), t.serial),
+          fingerprint_sha256 = v.fingerprint, issued_at = now(), updated_at = now(), failure = null
+        from v
+        where t.id = v.id::bigint and t.der is null
+        returning t.*, v.action, v.actor, v.protocol as audit_protocol, v.request_id, v.detail
+      ),
+      a as (
+        insert into audit_events (action, actor, protocol, certificate_id, serial, request_id, detail)
+        select c.action, c.actor, nullif(c.audit_protocol, ''), c.id, c.serial, nullif(c.request_id, ''),
+               c.detail::jsonb
+        from c
+      )
+      select ${columns(sql)} from c`
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    return items.map(({ id }) => {
+      const row = byId.get(id)
+      return row ? fromRow(row) : new Error(`certificate ${id} already holds a certificate`)
+    })
+  }
+
+  const reserveBatched = batcher(reserveMany, (r: NewReservation) => reserveOne(r))
+  const completeBatched = batcher(completeMany, completeOne)
+
   return {
     /** Write-ahead: records serial and request before any CA is asked to sign. */
-    async reserve(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {
-      const insert = sql`
-        insert into certificates
-          (serial, status, profile, backend_id, protocol, requester, subject, sans, csr_der, plan, not_before, not_after)
-        values (${r.serial}, ${r.status}, ${r.profile}, ${r.backendId}, ${r.protocol}, ${r.requester}, ${r.subject},
-                ${json(sql, r.sans)}, ${buf(r.csrDer)}, ${json(sql, r.plan)}, ${r.notBefore}, ${r.notAfter})
-        returning *`
-      const rows = audit ? await withAudit(sql, insert, audit) : await sql<CertificateRow[]>`
-        with c as (${insert}) select ${columns(sql)} from c`
-      return fromRow(rows[0]!)
+    reserve(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {
+      return audit ? reserveOne(r, audit) : reserveBatched(r)
     },
 
     /**
      * Records the signed certificate. Applies to any row without a certificate yet — even one the reconciler
      * voided meanwhile — because a signed certificate must never be missing from the inventory.
      */
-    async complete(id: string, issued: IssuedCertificate, audit: AuditEntry): Promise<CertificateRecord> {
-      const rows = await withAudit(
-        sql,
-        sql`
-          update certificates set status = 'valid', der = ${buf(issued.der)}, not_before = ${issued.notBefore},
-            serial = coalesce(${issued.serial ?? null}::text, serial),
-            not_after = ${issued.notAfter}, fingerprint_sha256 = ${issued.fingerprintSha256}, issued_at = now(),
-            updated_at = now(), failure = null
-          where id = ${id} and der is null
-          returning *`,
-        audit,
-      )
-      if (!rows[0]) throw new Error(`certificate ${id} already holds a certificate`)
-      return fromRow(rows[0])
+    complete(id: string, issued: IssuedCertificate, audit: AuditEntry): Promise<CertificateRecord> {
+      return completeBatched({ id, issued, audit })
     },
 
     /** Marks a reservation failed (CA error, or voided by the reconciler). Only rows still awaiting a result. */

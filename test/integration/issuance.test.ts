@@ -839,3 +839,28 @@ describe('regressions', () => {
     }
   })
 })
+
+describe('group commit', () => {
+  it('ok/64-concurrent-issuances-are-each-recorded-with-their-own-audit-event', async () => {
+    const reqs = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => request({ dns: [`gc${i}.example.com`] }, { requester: `gc:${i}` })),
+    )
+    const outs = (await Promise.all(reqs.map(({ req }) => issuance.issue(req)))).map(issued)
+    for (const [i, out] of outs.entries()) {
+      handedOut.push(out.certificateDer)
+      expect(out.certificate).toMatchObject({ status: 'valid', requester: `gc:${i}` })
+      const cert = new x509.X509Certificate(out.certificateDer)
+      expect(cert.serialNumber).toBe(out.certificate.serial)
+      expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([
+        { type: 'dns', value: `gc${i}.example.com` },
+      ])
+      const stored = await core.store.certificates.getById(out.certificate.id)
+      expect(Buffer.from(stored!.der!)).toEqual(Buffer.from(out.certificateDer))
+      const events = await core.store.audit.list({ serial: out.certificate.serial, limit: 5 })
+      expect(events.map((e) => [e.action, e.actor, e.certificateId])).toEqual([
+        ['certificate.issued', `gc:${i}`, out.certificate.id],
+      ])
+    }
+    expect(new Set(outs.map((o) => o.certificate.serial)).size).toBe(64)
+  })
+})
