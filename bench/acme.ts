@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config/load.js'
 import { createLogger } from '../src/logging.js'
 import { x509 } from '../src/pki/x509.js'
 import { startServer, type RunningServer } from '../src/server.js'
+import { cpuSince, hostLoad, sampleCpu } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
 import { defaultDatabaseUrl, redactUrl } from './target.js'
 
@@ -238,8 +239,9 @@ export async function runAcmeBench(): Promise<void> {
   })
   const server = await startServer(config, createLogger('warn'))
   const base = config.publicUrl
+  const load = hostLoad()
   process.stdout.write(
-    `ACME benchmark on ${usePg ? `PostgreSQL ${redactUrl(databaseUrl)}` : 'embedded PGlite'}\n`,
+    `ACME benchmark on ${usePg ? `PostgreSQL ${redactUrl(databaseUrl)}` : 'embedded PGlite'} (host load ${load.load1.toFixed(1)} on ${load.cores} cores)\n`,
   )
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
   const ca = readFileSync(server.caBundlePath, 'utf8')
@@ -249,10 +251,13 @@ export async function runAcmeBench(): Promise<void> {
     await runPool(n(20), 8, async () => issueOnce((await ipCsrs(1))[0]!))
     for (const r of runs) {
       const csrs = await ipCsrs(r.count)
+      const before = sampleCpu()
       const result = await runPool(r.count, r.concurrency, (i) => issueOnce(csrs[i]!))
+      const cpu = cpuSince(before)
       rows.push({ label: `complete issuance, concurrency ${r.concurrency}`, ...result })
+      const perIssue = (ms: number | undefined) => (ms === undefined ? '?' : (ms / r.count).toFixed(1))
       process.stdout.write(
-        `  c=${String(r.concurrency).padEnd(3)} ${result.perSecond.toFixed(1).padStart(7)} issuances/s  p50 ${result.p50Ms.toFixed(0)} ms  p99 ${result.p99Ms.toFixed(0)} ms  (${r.count} issuances)\n`,
+        `  c=${String(r.concurrency).padEnd(3)} ${result.perSecond.toFixed(1).padStart(7)} issuances/s  p50 ${result.p50Ms.toFixed(0)} ms  p99 ${result.p99Ms.toFixed(0)} ms  (${r.count} issuances; CPU per issuance: this process ${perIssue(cpu.processMs)} ms, PostgreSQL ${perIssue(cpu.postgresMs)} ms)\n`,
       )
     }
     // certbot's standalone server takes over the validation port from our responder.

@@ -24,7 +24,8 @@ export interface Attribution {
 function packageOf(url: string): string {
   const m = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (m) return m[1]!
-  if (url.startsWith('node:')) return 'node internals'
+  // node:internal/crypto/util → "node:crypto", node:net → "node:net"
+  if (url.startsWith('node:')) return `node:${url.replace(/^node:(internal\/)?/, '').split('/')[0]}`
   return url ? 'other script' : ''
 }
 

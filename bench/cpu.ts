@@ -9,7 +9,7 @@ import { cpus, loadavg } from 'node:os'
 export interface CpuSample {
   at: number
   processUs: number
-  postgresUs: number | undefined
+  postgresUs: Map<string, number> | undefined
   hostBusyUs: number | undefined
 }
 
@@ -51,20 +51,30 @@ export function mainThreadCpuMs(): number | undefined {
   return stat === undefined ? undefined : statUs(stat) / 1000
 }
 
-function postgresUs(): number | undefined {
+/** CPU time of each live PostgreSQL process (by pid), in µs. */
+function postgresUs(): Map<string, number> | undefined {
   let pids: string[]
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
   } catch {
     return undefined
   }
-  let us = 0
+  const out = new Map<string, number>()
   for (const pid of pids) {
     const stat = readTicks(`/proc/${pid}/stat`)
-    if (stat && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres')
-      us += statUs(stat)
+    if (stat && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') {
+      out.set(pid, statUs(stat))
+    }
   }
-  return us
+  return out
+}
+
+/** CPU the PostgreSQL processes used between two samples (ms); processes that exited meanwhile are lost. */
+function postgresDeltaMs(a: Map<string, number> | undefined, b: Map<string, number> | undefined) {
+  if (!a || !b) return undefined
+  let us = 0
+  for (const [pid, end] of b) us += Math.max(0, end - (a.get(pid) ?? 0))
+  return us / 1000
 }
 
 function hostBusyUs(): number | undefined {
@@ -95,7 +105,7 @@ const delta = (a: number | undefined, b: number | undefined) =>
 export function cpuSince(start: CpuSample): CpuUsage {
   const end = sampleCpu()
   const processMs = (end.processUs - start.processUs) / 1000
-  const postgresMs = delta(start.postgresUs, end.postgresUs)
+  const postgresMs = postgresDeltaMs(start.postgresUs, end.postgresUs)
   const hostMs = delta(start.hostBusyUs, end.hostBusyUs)
   const capacityMs = (end.at - start.at) * cpus().length
   return {

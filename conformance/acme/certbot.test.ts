@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures } from './common.js'
+import { acmeKind, checkCertificate, inventoryStatus, revocationSeenBy, runClient, startAcmeRun, writeFixtures } from './common.js'
 
 t.test('certbot', async (t) => {
   const acme = await startAcmeRun({}, { capture: true })
@@ -45,6 +45,34 @@ t.test('certbot', async (t) => {
     const { serial } = checkCertificate(acme.enroll, certPath)
     await certbot(['revoke', '--cert-path', certPath, '--reason', 'superseded', '--no-delete-after-revoke'])
     t.equal(await inventoryStatus(acme.enroll, serial), 'revoked')
+    t.same(await revocationSeenBy(acme.enroll, certPath, dir), { ocsp: 'revoked', crl: 'revoked' }, 'OCSP and CRL say revoked')
     t.ok(readFileSync(certPath, 'utf8').includes('BEGIN CERTIFICATE'))
+  })
+})
+
+t.test('certbot with External Account Binding required', async (t) => {
+  const acme = await startAcmeRun({ ENROLL_ACME_EXTERNAL_ACCOUNT_REQUIRED: 'true' })
+  const dir = mkdtempSync(join(tmpdir(), 'certbot-eab-'))
+  t.teardown(async () => {
+    await acme.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const env = { REQUESTS_CA_BUNDLE: acme.enroll.caBundle }
+  const common = ['--config-dir', join(dir, 'config'), '--work-dir', join(dir, 'work'), '--logs-dir', join(dir, 'logs'),
+    '--non-interactive', '--server', acme.directory, '--agree-tos', '-m', 'ops@example.com']
+  const created = JSON.parse(await runClient(acme.enroll, 'curl', ['-sS', '--cacert', acme.enroll.caBundle, '-H',
+    `Authorization: Bearer ${acme.enroll.adminKey}`, '-H', 'Content-Type: application/json', '-d', '{"description":"certbot"}',
+    `${acme.enroll.httpsUrl}/api/v1/acme/eab`])) as { keyId: string; hmacKey: string }
+
+  t.test('fail/register-without-eab', async (t) => {
+    await t.rejects(runClient(acme.enroll, 'certbot', ['register', ...common], env), /externalAccountRequired|external account/i)
+  })
+
+  t.test('ok/register-with-eab-then-certonly', async (t) => {
+    await runClient(acme.enroll, 'certbot', ['register', '--eab-kid', created.keyId, '--eab-hmac-key', created.hmacKey, ...common], env)
+    await runClient(acme.enroll, 'certbot', ['certonly', '--standalone', '--http-01-port', String(acme.http01Port),
+      '--http-01-address', '127.0.0.1', '-d', 'eab.conformance.test', ...common], env)
+    const got = checkCertificate(acme.enroll, join(dir, 'config', 'live', 'eab.conformance.test', 'fullchain.pem'))
+    t.ok(got.verified)
   })
 })

@@ -2,7 +2,7 @@
 // certificate checks with openssl.
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startCaptureProxy, type Exchange } from '../helpers/capture-proxy.js'
 import { startChallTestSrv, type ChallTestSrv } from '../helpers/challtestsrv.js'
@@ -159,5 +159,34 @@ export async function startWebroot(port: number): Promise<{ dir: string; challen
           resolve()
         }),
       ),
+  }
+}
+
+/**
+ * What the revocation services say about a certificate after an ACME revokeCert: `openssl ocsp` against the OCSP
+ * responder, and `openssl verify -crl_check` with the CRL; retried briefly (the CRL is republished after a debounce).
+ */
+export async function revocationSeenBy(enroll: Enroll, certFile: string, dir: string): Promise<{ ocsp: string; crl: string }> {
+  const issuing = join(dir, 'issuing.pem')
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(readFileSync(enroll.caBundle, 'utf8'))
+  writeFileSync(issuing, first![0])
+  const attempt = async () => {
+    const ocspOut = await execFileAsync('openssl', ['ocsp', '-issuer', issuing, '-cert', certFile, '-url',
+      `${enroll.httpUrl}/.well-known/pki/ocsp`, '-CAfile', enroll.caBundle, '-no_nonce']).then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '')
+    const ocsp = /: (good|revoked|unknown)/.exec(ocspOut)?.[1] ?? 'error'
+    const crlFile = join(dir, 'crl.der')
+    await execFileAsync('curl', ['-sS', '--fail', '-o', crlFile, `${enroll.httpUrl}/.well-known/pki/crl`])
+    const pemCrl = join(dir, 'crl.pem')
+    await execFileAsync('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-out', pemCrl])
+    const verify = await execFileAsync('openssl', ['verify', '-crl_check', '-CAfile', enroll.caBundle, '-CRLfile', pemCrl, certFile])
+      .then((r) => r.stdout + r.stderr, (e: { stdout?: string; stderr?: string }) => `${e.stdout}${e.stderr}`)
+    const crl = /certificate revoked/.test(verify) ? 'revoked' : /: OK/.test(verify) ? 'good' : 'error'
+    return { ocsp, crl }
+  }
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const got = await attempt()
+    if ((got.ocsp === 'revoked' && got.crl === 'revoked') || Date.now() > deadline) return got
+    await new Promise((r) => setTimeout(r, 500))
   }
 }

@@ -1,10 +1,10 @@
 // dehydrated 0.7 (Debian) against the ACME server: register, issue with http-01 (its WELLKNOWN directory served
 // by a webroot), revoke. Trusts our CA via CURL_CA_BUNDLE (dehydrated runs curl).
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures, startWebroot } from './common.js'
+import { acmeKind, checkCertificate, inventoryStatus, revocationSeenBy, runClient, startAcmeRun, writeFixtures, startWebroot } from './common.js'
 
 t.test('dehydrated', async (t) => {
   const acme = await startAcmeRun({}, { capture: true })
@@ -42,8 +42,11 @@ t.test('dehydrated', async (t) => {
   t.test('ok/revoke', async (t) => {
     const certFile = join(live, 'cert.pem')
     const { serial } = checkCertificate(acme.enroll, certFile)
+    const kept = join(dir, 'revoked.pem')
+    copyFileSync(certFile, kept)
     t.match(await dehydrated(['-r', certFile]), /Done/)
     t.equal(await inventoryStatus(acme.enroll, serial), 'revoked')
+    t.same(await revocationSeenBy(acme.enroll, kept, dir), { ocsp: 'revoked', crl: 'revoked' }, 'OCSP and CRL say revoked')
     t.ok(readdirSync(live).some((f) => f.endsWith('-revoked')))
   })
 })

@@ -1,10 +1,10 @@
 // lego 4.9 (Debian) against the ACME server: run with http-01, tls-alpn-01 and dns-01 (exec provider setting TXT
 // records in pebble-challtestsrv), renew, revoke. Trusts our CA via LEGO_CA_CERTIFICATES; validation is real.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures } from './common.js'
+import { acmeKind, checkCertificate, inventoryStatus, revocationSeenBy, runClient, startAcmeRun, writeFixtures } from './common.js'
 
 t.test('lego', async (t) => {
   const acme = await startAcmeRun({}, { capture: true })
@@ -65,7 +65,10 @@ t.test('lego', async (t) => {
 
   t.test('ok/revoke', async (t) => {
     const { serial } = checkCertificate(acme.enroll, cert('lego-tls.test'))
+    const kept = join(dir, 'revoked.crt')
+    copyFileSync(cert('lego-tls.test'), kept)
     await lego(['--domains', 'lego-tls.test', 'revoke', '--reason', '4'])
     t.equal(await inventoryStatus(acme.enroll, serial), 'revoked')
+    t.same(await revocationSeenBy(acme.enroll, kept, dir), { ocsp: 'revoked', crl: 'revoked' }, 'OCSP and CRL say revoked')
   })
 })

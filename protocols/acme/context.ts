@@ -7,7 +7,7 @@ import type { AppEnv } from '../../src/http/middleware.js'
 import type { IssuanceService } from '../../src/issuance/service.js'
 import type { AcmeAccount, Store } from '../../src/store/index.js'
 import { createResolver, type ValidationNetwork, type ValidationPolicy } from './challenges/index.js'
-import type { ProtectedHeader, PublicJwk } from './codec/jws.js'
+import { accountKeyCache, type ProtectedHeader, type PublicJwk } from './codec/jws.js'
 import { createLinks, type Links } from './links.js'
 import { createNonceSource, type NonceSource } from './nonce.js'
 
@@ -38,6 +38,7 @@ export type AcmeHandler = (c: Context<AcmeEnv>) => Promise<Response>
 export interface AcmeContext extends AcmeDeps {
   links: Links
   nonces: NonceSource
+  accountKeys: ReturnType<typeof accountKeyCache>
   net: ValidationNetwork
   validation: ValidationPolicy
   /** Background validations in flight (awaited on shutdown by tests). */
@@ -51,6 +52,7 @@ export function createAcmeContext(deps: AcmeDeps): AcmeContext {
     ...deps,
     links: createLinks(deps.config.publicUrl),
     nonces: createNonceSource(deps.store.acme, acme.nonceLifetimeSeconds),
+    accountKeys: accountKeyCache(),
     net: {
       resolver: createResolver(acme.dnsResolver, timeoutMs),
       http01Port: acme.http01Port,

@@ -4,7 +4,6 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import {
   decodeFlattenedJws,
   decodePayload,
-  importAccountKey,
   requireSupportedAlgorithm,
   thumbprint,
   toPublicJwk,
@@ -73,7 +72,7 @@ export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<Ac
       if (!account) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
       if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${account.status}`)
     }
-    const key = await importAccountKey(jwk ?? toPublicJwk(account!.jwk), alg)
+    const key = await ctx.accountKeys.get(jwk ?? toPublicJwk(account!.jwk), alg)
     const payloadBytes = await verifySignature(jws, key, [alg])
     if (!(await ctx.nonces.consume(header.nonce))) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
     const payload = decodePayload(payloadBytes)

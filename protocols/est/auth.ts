@@ -40,26 +40,29 @@ function peerChain(socket: TLSSocket): { leaf: Der; intermediates: Der[]; finger
 }
 
 /**
- * Checks the TLS client certificate against the label's trust anchors: the CA of the label's profile, then the
- * label's external CAs (the listener requests but does not verify client certificates, so this is the check).
+ * Checks the TLS client certificate against the label's trust anchors: the CAs of the label's client profiles,
+ * then the label's external CAs (the listener requests but does not verify client certificates, so this is the
+ * check). A certificate of ours must have been issued under one of the label's client profiles, not through ACME.
  * The path is validated once per connection and certificate (a renegotiation may present another); a certificate
  * of ours must also be in the inventory, unrevoked, on every request.
  */
 export function clientCertificateChecker(deps: EstDeps) {
   const validated = new WeakMap<TLSSocket, Map<string, Promise<{ path: PathResult; ours: boolean }>>>()
   const ourAnchors = new Map<string, Promise<TrustAnchors>>()
-  const anchorsOf = (profile: string) => {
-    let p = ourAnchors.get(profile)
+  const anchorsOf = (label: EstLabel) => {
+    let p = ourAnchors.get(label.name)
     if (!p) {
-      p = deps.issuance.chainFor(profile).then((chain) => new TrustAnchors(chain))
-      p.catch(() => ourAnchors.delete(profile))
-      ourAnchors.set(profile, p)
+      p = Promise.all(label.clientProfiles.map((profile) => deps.issuance.chainFor(profile))).then(
+        (chains) => new TrustAnchors(chains.flat()),
+      )
+      p.catch(() => ourAnchors.delete(label.name))
+      ourAnchors.set(label.name, p)
     }
     return p
   }
 
   async function validate(label: EstLabel, chain: { leaf: Der; intermediates: Der[] }) {
-    const ours = await anchorsOf(label.config.profile)
+    const ours = await anchorsOf(label)
     const options = { extendedKeyUsage: ekuClientAuth }
     const path = await validatePath(chain.leaf, chain.intermediates, ours, options)
     if (path.ok) return { path, ours: true }
@@ -95,6 +98,12 @@ export function clientCertificateChecker(deps: EstDeps) {
       return { state: 'rejected', reason: `certificate ${serial} differs from the one in the inventory` }
     }
     if (record.status !== 'valid') return { state: 'rejected', reason: `certificate ${serial} is ${record.status}` }
+    if (record.protocol === 'acme') {
+      return { state: 'rejected', reason: `certificate ${serial} was issued through ACME and does not authenticate EST` }
+    }
+    if (!label.clientProfiles.includes(record.profile)) {
+      return { state: 'rejected', reason: `certificate ${serial} was issued under profile "${record.profile}", which this label does not accept` }
+    }
     return { state: 'accepted', serial, subject, record }
   }
 }

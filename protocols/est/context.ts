@@ -20,6 +20,8 @@ export interface EstLabel {
   config: EstLabelConfig
   /** Externally configured CAs trusted for client certificates on this label. */
   externalCas: TrustAnchors
+  /** Profiles whose certificates (issued here) authenticate on this label. */
+  clientProfiles: string[]
 }
 
 /** Who is asking, as authenticated by auth.ts. */

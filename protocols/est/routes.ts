@@ -17,7 +17,12 @@ function resolveLabel(deps: EstDeps): MiddlewareHandler<EstEnv> {
   const labels = new Map<string, EstLabel>(
     Object.entries(deps.config.est.labels).map(([name, config]) => [
       name,
-      { name, config, externalCas: new TrustAnchors(config.externalCas.flat()) },
+      {
+        name,
+        config,
+        externalCas: new TrustAnchors(config.externalCas.flat()),
+        clientProfiles: config.clientProfiles ?? [config.profile],
+      },
     ]),
   )
   return async function resolveLabel(c, next) {

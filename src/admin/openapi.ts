@@ -204,6 +204,60 @@ export function openApiDocument(publicUrl: string) {
           },
         },
       },
+      '/acme/eab': {
+        post: {
+          summary: 'Create an ACME External Account Binding key (RFC 8555 §7.3.4); the HMAC key is shown once',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    description: { type: 'string' },
+                    domains: { type: 'array', items: { type: 'string' }, description: 'pre-validated DNS patterns (acme.eabPreauthorization)' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': json({ type: 'object', properties: { keyId: { type: 'string' }, hmacKey: { type: 'string', description: 'base64url' } } }, 'Created'),
+            ...common,
+          },
+        },
+        get: {
+          summary: 'EAB keys (never the secret) and the accounts they are bound to',
+          responses: { '200': json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }, 'Keys'), ...common },
+        },
+      },
+      '/acme/eab/{keyId}': {
+        delete: {
+          summary: 'Withdraw an unbound EAB key',
+          parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'Deleted' }, ...common, '404': problemResponse('Not found'), '409': problemResponse('Bound to an account') },
+        },
+      },
+      '/acme/renewal-flags/{scope}/{name}': {
+        put: {
+          summary: 'Flag a CA backend or profile for early renewal: ACME renewalInfo (RFC 9773) windows start now',
+          parameters: [
+            { name: 'scope', in: 'path', required: true, schema: { type: 'string', enum: ['backend', 'profile'] } },
+            { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: {
+            content: { 'application/json': { schema: { type: 'object', properties: { explanationUrl: { type: 'string', format: 'uri' } } } } },
+          },
+          responses: { '204': { description: 'Flagged' }, ...common },
+        },
+        delete: {
+          summary: 'Remove an early-renewal flag',
+          parameters: [
+            { name: 'scope', in: 'path', required: true, schema: { type: 'string', enum: ['backend', 'profile'] } },
+            { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          responses: { '204': { description: 'Removed' }, ...common, '404': problemResponse('Not found') },
+        },
+      },
       '/audit': {
         get: {
           summary: 'Audit events, newest first',

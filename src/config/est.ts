@@ -92,6 +92,11 @@ export const estLabelSchema = z
      * /simplereenroll always needs the TLS client certificate being renewed (§4.2.2), issued by this server.
      */
     auth: z.enum(['either', 'cert', 'basic', 'both']).default('either'),
+    /**
+     * Profiles whose certificates, issued by this server, authenticate clients on this label. Default: the label's
+     * own profile. Certificates issued through ACME never do (they prove control of names, not a right to enroll).
+     */
+    clientProfiles: z.array(z.string().min(1)).optional(),
     /** HTTP Basic users of this label. */
     users: z.array(estUser).default([]),
     /**
@@ -156,12 +161,14 @@ export function addEstBasicUser(raw: Record<string, unknown>, value: string): st
   return `est.labels.default.users.${users.length - 1}`
 }
 
-/** Checks what the schema cannot see: each label's profile exists and is exposed. A message, or undefined. */
+/** Checks what the schema cannot see: each label's profiles exist, and its own is exposed. A message, or undefined. */
 export function estConfigProblem(est: EstConfig, profiles: Record<string, { exposed: boolean }>): string | undefined {
   for (const [name, label] of Object.entries(est.labels)) {
     const profile = profiles[label.profile]
     if (!profile) return `config: est.labels.${name}.profile: no profile "${label.profile}" is configured`
     if (!profile.exposed) return `config: est.labels.${name}.profile: profile "${label.profile}" is not exposed`
+    const unknown = label.clientProfiles?.find((p) => !profiles[p])
+    if (unknown) return `config: est.labels.${name}.clientProfiles: no profile "${unknown}" is configured`
   }
   return undefined
 }

@@ -300,9 +300,10 @@ export function acmeStore(sql: Sql) {
 
   const store = {
     nonces: {
-      async issue(value: string, lifetimeSeconds: number): Promise<void> {
+      /** Stores a batch of nonces in one statement (the nonce source hands them out one by one). */
+      async issue(values: string[], lifetimeSeconds: number): Promise<void> {
         await sql`insert into acme_nonces (value, expires_at)
-                  values (${value}, now() + make_interval(secs => ${lifetimeSeconds}))`
+                  select v, now() + make_interval(secs => ${lifetimeSeconds}) from unnest(${values}::text[]) as v`
       },
       /** Single use: true only for the one request that deletes an unexpired nonce. */
       async consume(value: string): Promise<boolean> {

@@ -79,7 +79,7 @@ export async function startTestDns(): Promise<TestDnsServer> {
     }
     const header = Buffer.alloc(12)
     msg.copy(header, 0, 0, 2)
-    header.writeUInt16BE(0x8180 | ((msg.readUInt16BE(2) & 0x0100) ? 0 : 0) | rcode, 2)
+    header.writeUInt16BE(0x8180 | rcode, 2)
     header.writeUInt16BE(1, 4)
     header.writeUInt16BE(answers.length, 6)
     socket.send(Buffer.concat([header, question, ...answers]), peer.port, peer.address)

@@ -11,6 +11,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../src/config/est.js'
 import { loadConfig } from '../../src/config/load.js'
+import { parseCsr } from '../../src/pki/csr.js'
 import { fromPemAll, toPem, type Der } from '../../src/pki/pem.js'
 import { x509 } from '../../src/pki/x509.js'
 import { startServer, type RunningServer } from '../../src/server.js'
@@ -105,6 +106,7 @@ beforeAll(async () => {
           default: { users: [{ name: alice[0], password: alice[1] }] },
           devices: { profile: 'devices', auth: 'cert', externalCas: [external.rootPem], channelBinding: 'required' },
           certonly: { auth: 'cert' },
+          bridge: { auth: 'cert', clientProfiles: ['default', 'devices'] },
           basiconly: { auth: 'basic', users: [{ name: bob[0], scrypt: await hashPassword(bob[1], 10) }], base64LineLength: 0 },
           both: { auth: 'both', users: [{ name: alice[0], password: alice[1] }] },
           approval: { profile: 'approval', users: [{ name: alice[0], password: alice[1] }] },
@@ -240,6 +242,25 @@ describe('simpleenroll with TLS client certificates (RFC 7030 §3.3.2)', () => {
     expect(r.status).toBe(403)
     expect(r.text).toMatch(/is revoked/)
     expect(await total()).toBe(before)
+  })
+
+  /** A certificate issued here outside EST (as the admin API or ACME would), with its key, for TLS. */
+  async function issuedDirectly(protocol: 'admin' | 'acme', profile: string, o: MakeCsrOptions) {
+    const made = await makeCsr(o)
+    const outcome = await server.issuance.issue({ csr: await parseCsr(made.der), profile, protocol, requester: 'test' })
+    if (outcome.status !== 'issued') throw new Error('not issued')
+    return { clientKey: await privateKeyPem(made.keys), clientCert: toPem(outcome.certificateDer, 'CERTIFICATE') }
+  }
+
+  it.each([
+    ['fail/certificate-of-another-profile', 'certonly', 'admin', 'devices', { subject: 'CN=device-0100' }, 403, /profile "devices", which this label does not accept/],
+    ['ok/certificate-of-a-listed-client-profile', 'bridge', 'admin', 'devices', { subject: 'CN=device-0101' }, 200, /.*/],
+    ['fail/certificate-issued-through-acme', 'certonly', 'acme', 'default', { dns: ['acme.example.com'] }, 403, /issued through ACME/],
+  ] as const)('%s', async (_name, label, protocol, profile, o, status, message) => {
+    const tls = await issuedDirectly(protocol, profile, o as MakeCsrOptions)
+    const r = await call({ path: `${EST}/${label}/simpleenroll`, body: b64((await makeCsr({ dns: ['via.example.com'] })).der), ...tls })
+    expect(r.status, r.text).toBe(status)
+    expect(r.text).toMatch(message)
   })
 
   it('fail/self-signed-certificate-is-refused', async () => {

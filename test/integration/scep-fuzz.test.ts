@@ -16,12 +16,13 @@ import type { Der } from '../../src/pki/pem.js'
 import { startScep, type ScepServices } from '../../src/scep/index.js'
 import { openCore, type Core } from '../../src/server.js'
 import { scepApp } from '../../protocols/scep/index.js'
+import { failInfoCodes, type FailInfo } from '../../protocols/scep/fail-info.js'
 import { makeCsr } from '../helpers/csr.js'
 import { sealEnvelope } from '../../protocols/scep/codec/envelope.js'
 import { buildPkiMessage, degenerateCerts, makeRequester, readCertRep, type Requester } from '../helpers/scep.js'
 
 const CASES = 10_000
-const logger = pino({ level: 'silent' })
+const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' })
 let dataDir: string
 let core: Core
 let scep: ScepServices
@@ -31,7 +32,7 @@ let requesters: Requester[]
 let goodCsrs: Der[]
 let wrongCsrs: Der[]
 
-type Expect = { http400: true } | { failInfo: string | string[] } | 'any-refusal'
+type Expect = { http400: true } | { failInfo: FailInfo | FailInfo[] } | 'any-refusal'
 
 const tally = { total: 0, http400: 0, failure: 0, byFailInfo: {} as Record<string, number> }
 
@@ -54,8 +55,8 @@ async function send(der: Uint8Array | string, expected: Expect): Promise<void> {
   tally.byFailInfo[rep.failInfo ?? '?'] = (tally.byFailInfo[rep.failInfo ?? '?'] ?? 0) + 1
   if (expected !== 'any-refusal') {
     if ('http400' in expected) throw new Error(`CertRep where an HTTP 400 was expected (failInfo ${rep.failInfo})`)
-    const allowed = ([] as string[]).concat(expected.failInfo)
-    if (!allowed.includes(rep.failInfo ?? '')) throw new Error(`failInfo ${rep.failInfo}, expected ${allowed.join('|')}`)
+    const allowed = ([] as FailInfo[]).concat(expected.failInfo).map((f) => failInfoCodes[f])
+    if (!(allowed as string[]).includes(rep.failInfo ?? '')) throw new Error(`failInfo ${rep.failInfo}, expected ${allowed.join('|')}`)
   }
 }
 
@@ -90,6 +91,7 @@ describe(`PKIOperation bad input (${CASES} generated cases)`, () => {
   it('fail/every-case-is-400-or-certrep-failure-and-nothing-is-stored', async () => {
     const before = { certificates: await core.store.certificates.countByStatus(), scep: await core.store.scep.counts() }
     const base = await Promise.all([0, 1, 2, 3, 4, 5].map(() => message()))
+    const categories = ['junk', 'truncated', 'bit flips', 'wrong recipient', 'bad signature', 'unknown messageType', 'missing transactionID/senderNonce', 'wrong challenge', 'corrupted key transport', 'malformed envelope', 'junk GET']
     const plan: [number, () => Promise<void>][] = [
       // junk bodies of any length, and DER-looking junk
       [1000, () => send(randomInt(4) === 0 ? Uint8Array.of(0x30, 0x82, ...randomBytes(randomInt(2000))) : randomBytes(randomInt(1, 2000)), { http400: true })],
@@ -131,7 +133,15 @@ describe(`PKIOperation bad input (${CASES} generated cases)`, () => {
       // junk GET message values
       [1000, () => send(pick([encodeURIComponent(randomBytes(randomInt(1, 300)).toString('latin1')), randomBytes(randomInt(1, 300)).toString('base64').slice(0, -1) + '*', '%ZZ', randomBytes(randomInt(1, 300)).toString('base64')]), { http400: true })],
     ]
-    for (const [count, run] of plan) for (let i = 0; i < count; i++) await run()
+    for (const [index, [count, run]] of plan.entries()) {
+      for (let i = 0; i < count; i++) {
+        try {
+          await run()
+        } catch (e) {
+          throw new Error(`category ${index} (${categories[index]}), case ${i}: ${(e as Error).message}`, { cause: e })
+        }
+      }
+    }
     expect(tally.total).toBeGreaterThanOrEqual(CASES)
     expect(await core.store.certificates.countByStatus()).toEqual(before.certificates)
     expect(await core.store.scep.counts()).toEqual(before.scep)

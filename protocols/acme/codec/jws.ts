@@ -191,3 +191,26 @@ export function decodeNestedJws(value: unknown, what: string): InnerJws {
     throw e
   }
 }
+
+/**
+ * Imported account keys, most recently used kept (bounded): importing a JWK costs more than verifying with it.
+ * Keyed by the JWK's members and the algorithm, so a changed key is a different entry.
+ */
+export function accountKeyCache(max = 10_000) {
+  const keys = new Map<string, Promise<CryptoKey>>()
+  return {
+    get(jwk: PublicJwk, alg: AccountKeyAlgorithm): Promise<CryptoKey> {
+      const id = `${alg}|${jwk.kty}|${jwk.crv ?? ''}|${jwk.x ?? jwk.n}|${jwk.y ?? jwk.e ?? ''}`
+      let key = keys.get(id)
+      if (key) {
+        keys.delete(id)
+      } else {
+        key = importAccountKey(jwk, alg)
+        key.catch(() => keys.delete(id))
+        if (keys.size >= max) keys.delete(keys.keys().next().value!)
+      }
+      keys.set(id, key)
+      return key
+    },
+  }
+}

@@ -6,9 +6,16 @@ import type { AcmeContext, AcmeHandler } from '../context.js'
 import { linkValue } from '../links.js'
 import { AcmeProblem } from '../problems.js'
 
+/** CA certificates are parsed once: backends hand out the same chain objects on every call. */
+const selfSignedCache = new WeakMap<Uint8Array, boolean>()
 const selfSigned = (der: Uint8Array) => {
-  const cert = new x509.X509Certificate(new Uint8Array(der))
-  return cert.subject === cert.issuer
+  let known = selfSignedCache.get(der)
+  if (known === undefined) {
+    const cert = new x509.X509Certificate(new Uint8Array(der))
+    known = cert.subject === cert.issuer
+    selfSignedCache.set(der, known)
+  }
+  return known
 }
 
 export const certificate = (ctx: AcmeContext): AcmeHandler => async (c) => {

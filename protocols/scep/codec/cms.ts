@@ -105,8 +105,11 @@ export function parseBer(der: Uint8Array): asn1js.AsnType | undefined {
  * may also carry `valueBlock.value` (asn1js parses encapsulated BER): only the constructed form has segments.
  */
 export function octets(block: asn1js.BaseBlock): Uint8Array {
+  if (block.idBlock.tagClass === 1 && block.idBlock.tagNumber !== 4) throw new Error('not an OCTET STRING')
   if (block.idBlock.isConstructed) {
-    const parts = ((block as asn1js.Constructed).valueBlock.value ?? []).map(octets)
+    const segments = (block as asn1js.Constructed).valueBlock.value
+    if (!Array.isArray(segments)) throw new Error('malformed constructed OCTET STRING')
+    const parts = segments.map(octets)
     const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
     let at = 0
     for (const p of parts) {
@@ -115,7 +118,9 @@ export function octets(block: asn1js.BaseBlock): Uint8Array {
     }
     return out
   }
-  return new Uint8Array((block as asn1js.OctetString).valueBlock.valueHexView)
+  const hex = (block as asn1js.OctetString).valueBlock.valueHexView
+  if (!(hex instanceof Uint8Array)) throw new Error('malformed OCTET STRING')
+  return new Uint8Array(hex)
 }
 
 /** The raw encodings of a certificate's issuer Name and serial INTEGER (no re-encoding). */

@@ -60,6 +60,15 @@ function keyTransport(alg: pkijs.AlgorithmIdentifier): KeyTransport | undefined 
 
 /** Reads an EnvelopedData, wrapped in a ContentInfo (RFC 8894) or bare. */
 export function decodeEnvelope(der: Uint8Array): Envelope {
+  try {
+    return readEnvelope(der)
+  } catch (e) {
+    if (e instanceof ScepFailure) throw e
+    throw malformed(`malformed (${(e as Error).message})`)
+  }
+}
+
+function readEnvelope(der: Uint8Array): Envelope {
   if (der.byteLength === 0) throw malformed('the message has no pkcsPKIEnvelope')
   const parsed = parseBer(der)
   if (!parsed) throw malformed('not one BER value')
@@ -193,6 +202,11 @@ export function sealEnvelope(content: Uint8Array, recipientCertificateDer: Uint8
 /** The requester's certificate must hold an RSA key for a SUCCESS reply to be encrypted to it (RFC 8894 §3.3.2). */
 export function requireRsaRequester(certificateDer: Uint8Array | undefined): void {
   if (!certificateDer) throw new ScepFailure('badMessageCheck', 'the message carries no certificate of its signer')
-  const alg = pkijs.Certificate.fromBER(new Uint8Array(certificateDer)).subjectPublicKeyInfo.algorithm.algorithmId
+  let alg: string
+  try {
+    alg = pkijs.Certificate.fromBER(new Uint8Array(certificateDer)).subjectPublicKeyInfo.algorithm.algorithmId
+  } catch (e) {
+    throw new ScepFailure('badMessageCheck', `the signer certificate cannot be read: ${(e as Error).message}`)
+  }
   if (alg !== OID.rsaEncryption) throw new ScepFailure('badAlg', 'the signer certificate must hold an RSA key: the reply is encrypted to it')
 }

@@ -85,6 +85,15 @@ function findSignerCertificate(signed: pkijs.SignedData, sid: pkijs.SignerInfo['
  * name a messageType, a transactionID and a senderNonce — what a CertRep must echo.
  */
 export function decodePkiMessage(der: Uint8Array): PkiMessage {
+  try {
+    return readPkiMessage(der)
+  } catch (e) {
+    if (e instanceof ScepHttpError) throw e
+    throw bad(`the message is malformed (${(e as Error).message})`)
+  }
+}
+
+function readPkiMessage(der: Uint8Array): PkiMessage {
   if (der.byteLength === 0) throw bad('the message is empty')
   const parsed = parseBer(der)
   if (!parsed) throw bad('the message is not one BER value')

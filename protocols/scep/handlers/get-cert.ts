@@ -22,7 +22,13 @@ async function certificateNamed(ctx: RequestContext, data: Uint8Array): Promise<
     throw e
   }
   if (!record.der) throw new ScepFailure('badCertId', `serial ${serial} names a request, not an issued certificate`)
-  if (new x509.X509Certificate(record.der).issuer !== new x509.Name(new Uint8Array(issuerDer)).toString()) {
+  let issuer: string
+  try {
+    issuer = new x509.Name(new Uint8Array(issuerDer)).toString()
+  } catch {
+    throw new ScepFailure('badRequest', 'the issuer is not an X.500 Name')
+  }
+  if (new x509.X509Certificate(record.der).issuer !== issuer) {
     throw new ScepFailure('badCertId', `certificate ${serial} was not issued by that issuer`)
   }
   return record

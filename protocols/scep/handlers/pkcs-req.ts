@@ -48,7 +48,12 @@ async function requireChallenge(ctx: RequestContext, csr: ParsedCsr, transaction
  */
 async function requireRenewable(ctx: RequestContext, signerDer: Uint8Array): Promise<CertificateRecord> {
   if (!ctx.deps.config.scep.caps.renewal) throw new ScepFailure('badRequest', 'RenewalReq is not offered by this server')
-  const serial = new x509.X509Certificate(new Uint8Array(signerDer)).serialNumber
+  let serial: string
+  try {
+    serial = new x509.X509Certificate(new Uint8Array(signerDer)).serialNumber
+  } catch {
+    throw new ScepFailure('badMessageCheck', 'the signer certificate cannot be read')
+  }
   let record: CertificateRecord
   try {
     record = await ctx.deps.issuance.find(serial)

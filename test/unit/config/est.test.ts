@@ -83,6 +83,7 @@ describe('est config (refused at boot)', () => {
   it.each([
     ['fail/label-on-unknown-profile', { labels: { default: { profile: 'nope' } } }, /^config: est\.labels\.default\.profile: no profile "nope" is configured/],
     ['fail/label-on-unexposed-profile', { labels: { default: { profile: 'server-tls' } } }, /^config: est\.labels\.default\.profile: profile "server-tls" is not exposed/],
+    ['fail/unknown-client-profile', { labels: { default: { clientProfiles: ['nope'] } } }, /^config: est\.labels\.default\.clientProfiles: no profile "nope" is configured/],
   ])('%s', (_name, est, message) => {
     expect(failure(() => load(est))).toMatch(message)
   })
