@@ -1,6 +1,6 @@
 // Shared by the SCEP conformance runs: a server with three labels — `default` (static challenge), `mdm` (dynamic
 // challenges from the admin API) and `held` (a profile that needs approval) — and small helpers around it.
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process'
+import { execFileSync, spawnSync, type ExecFileSyncOptions, type SpawnSyncOptions } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { startEnroll, type Enroll } from '../helpers/server.js'
 
@@ -25,15 +25,11 @@ export const startScepServer = () => startEnroll({ configText: scepConfig })
 export const run = (cmd: string, args: string[], options: ExecFileSyncOptions = {}) =>
   execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options }) as string
 
-/** Runs a command that may fail: exit status and combined output. */
-export function attempt(cmd: string, args: string[], options: ExecFileSyncOptions = {}): { status: number; output: string } {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options }) as string
-    return { status: 0, output: out }
-  } catch (e) {
-    const err = e as { status?: number; stdout?: string; stderr?: string }
-    return { status: err.status ?? -1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` }
-  }
+/** Runs a command that may fail: exit status, stdout, and stdout + stderr. */
+export function attempt(cmd: string, args: string[], options: SpawnSyncOptions = {}): { status: number; stdout: string; output: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options })
+  const stdout = String(r.stdout ?? '')
+  return { status: r.status ?? -1, stdout, output: `${stdout}${String(r.stderr ?? '')}` }
 }
 
 /** The admin API over HTTPS with curl, trusting the server's CA bundle. */

@@ -19,13 +19,13 @@ t.test('strongSwan pki --scep', async (t) => {
   const certs = () => ['--cacert-enc', file('ra.der'), '--cacert-sig', file('ra.der'), '--cacert', file('ca.der'), '--cacert', file('ca-1.der')]
   const scep = (url: string, args: string[], out: string) => {
     const r = attempt('pki', ['--scep', '--url', url, ...certs(), '--outform', 'pem', ...args], { timeout: 90_000 })
-    if (r.status === 0) writeFileSync(out, r.output.slice(r.output.indexOf('-----BEGIN CERTIFICATE-----')))
+    if (r.status === 0) writeFileSync(out, r.stdout.slice(r.stdout.indexOf('-----BEGIN CERTIFICATE-----')))
     return r
   }
 
   t.test('ok/scepca-ra-and-ca', async (t) => {
     const r = attempt('pki', ['--scepca', '--url', `${enroll.httpUrl}/scep`, '--caout', file('ca.der'), '--raout', file('ra.der'), '--force'])
-    t.equal(r.status, 0, r.output)
+    t.equal(r.status, 0, r.output.slice(-800))
     t.match(r.output, /RA cert is trusted/)
     t.match(run('openssl', ['x509', '-inform', 'DER', '-in', file('ra.der'), '-noout', '-subject']), /SCEP RA/)
   })
@@ -33,7 +33,7 @@ t.test('strongSwan pki --scep', async (t) => {
   for (const cipher of ['aes', 'des3']) {
     t.test(`ok/pkcsreq-${cipher}-static-challenge`, async (t) => {
       const r = scep(`${enroll.httpUrl}/scep`, ['--in', key(cipher), '--dn', `CN=sw-${cipher}.example.test`, '--san', `sw-${cipher}.example.test`, '--password', CHALLENGE, '--cipher', cipher], file(`${cipher}.pem`))
-      t.equal(r.status, 0, r.output)
+      t.equal(r.status, 0, r.output.slice(-800))
       t.match(opensslVerify(enroll, file(`${cipher}.pem`)), /OK/)
     })
   }
@@ -41,13 +41,13 @@ t.test('strongSwan pki --scep', async (t) => {
   t.test('ok/pkcsreq-dynamic-challenge', async (t) => {
     const minted = admin(enroll, 'POST', '/scep/challenges', { label: 'mdm', ttlSeconds: 300 })
     const r = scep(`${enroll.httpUrl}/scep/mdm`, ['--in', key('dyn'), '--dn', 'CN=sw-mdm.example.test', '--password', minted.challenge], file('dyn.pem'))
-    t.equal(r.status, 0, r.output)
+    t.equal(r.status, 0, r.output.slice(-800))
     t.match(opensslVerify(enroll, file('dyn.pem')), /OK/)
   })
 
   t.test('ok/renewalreq-with-new-key', async (t) => {
     const r = scep(`${enroll.httpUrl}/scep`, ['--in', key('renewed'), '--dn', 'CN=sw-aes.example.test', '--san', 'sw-aes.example.test', '--cert', file('aes.pem'), '--key', file('aes.key')], file('renewed.pem'))
-    t.equal(r.status, 0, r.output)
+    t.equal(r.status, 0, r.output.slice(-800))
     t.match(opensslVerify(enroll, file('renewed.pem')), /OK/)
   })
 
