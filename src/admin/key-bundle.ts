@@ -5,7 +5,7 @@
 //   GET  /certificates/{id}/bundle[?format=zip|json]  (or Accept: application/zip)
 //        → server.crt, server.key, ca-chain.crt as a ZIP or JSON; every read is audited.
 import { webcrypto } from 'node:crypto'
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
 import { IssuanceError } from '../errors.js'
 import type { IssuanceService } from '../issuance/service.js'
@@ -15,6 +15,7 @@ import { x509 } from '../pki/x509.js'
 import type { AdminEnv } from './auth.js'
 import { toCertificateResource } from './resources.js'
 import { zipStored } from './zip.js'
+import { jsonBody, parse } from './request.js'
 
 const withKeyBody = z
   .object({
@@ -32,25 +33,6 @@ const withKeyBody = z
   })
   .strict()
 const bundleQuery = z.object({ format: z.enum(['zip', 'json']).optional() })
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const r = schema.safeParse(input)
-  if (!r.success) {
-    const i = r.error.issues[0]!
-    throw new IssuanceError('badRequest', `${i.path.join('.') || 'body'}: ${i.message}`)
-  }
-  return r.data
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text()
-  if (text.trim() === '') return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new IssuanceError('badRequest', 'request body is not valid JSON')
-  }
-}
 
 /** A request that only carries names (subject CN and SANs) to policy; signed with a throwaway key. */
 async function templateRequest(b: z.infer<typeof withKeyBody>): Promise<ParsedCsr> {

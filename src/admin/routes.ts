@@ -1,5 +1,5 @@
 // Admin REST API under /api/v1: certificates, approvals, revocation, audit. OpenAPI at /api/v1/openapi.json.
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import { internalError } from '../http/middleware.js'
@@ -17,6 +17,7 @@ import { keyBundleRoutes } from './key-bundle.js'
 import type { ChallengeService } from '../scep/index.js'
 import { scepChallengeRoutes } from './scep-challenges.js'
 import { acmeAdminRoutes } from './acme.js'
+import { jsonBody, parse } from './request.js'
 
 export interface AdminDeps {
   store: Store
@@ -62,25 +63,6 @@ const revokeBody = z.object({
   invalidityDate: z.iso.datetime({ offset: true }).optional(),
 })
 const rejectBody = z.object({ reason: z.string().max(500).default('rejected by an administrator') })
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const r = schema.safeParse(input)
-  if (!r.success) {
-    const i = r.error.issues[0]!
-    throw new IssuanceError('badRequest', `${i.path.join('.') || 'body'}: ${i.message}`)
-  }
-  return r.data
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text()
-  if (text.trim() === '') return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new IssuanceError('badRequest', 'request body is not valid JSON')
-  }
-}
 
 const chainPem = (der: Uint8Array[]) => der.map((d) => toPem(d, 'CERTIFICATE')).join('')
 

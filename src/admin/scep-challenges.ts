@@ -2,12 +2,12 @@
 //   POST   /scep/challenges       {label?, commonName?, ttlSeconds?} → 201 {id, challenge, label, commonName, expiresAt}
 //   GET    /scep/challenges?label= unused, unexpired challenges (never the secret)
 //   DELETE /scep/challenges/{id}  withdraw an unused challenge
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
-import { IssuanceError } from '../errors.js'
 import type { ChallengeService } from '../scep/index.js'
 import type { ScepChallenge } from '../store/index.js'
 import type { AdminEnv } from './auth.js'
+import { jsonBody, parse } from './request.js'
 
 const mintBody = z.object({
   label: z.string().min(1).max(64).optional(),
@@ -25,25 +25,11 @@ const toResource = (c: ScepChallenge) => ({
   createdAt: c.createdAt.toISOString(),
 })
 
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text()
-  if (text.trim() === '') return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new IssuanceError('badRequest', 'request body is not valid JSON')
-  }
-}
-
 export function scepChallengeRoutes(challenges: ChallengeService): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>()
   app.post('/', async (c) => {
-    const parsed = mintBody.safeParse(await jsonBody(c))
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!
-      throw new IssuanceError('badRequest', `${i.path.join('.') || 'body'}: ${i.message}`)
-    }
-    const minted = await challenges.mint({ ...parsed.data, actor: c.get('actor'), requestId: c.get('requestId') })
+    const body = parse(mintBody, await jsonBody(c))
+    const minted = await challenges.mint({ ...body, actor: c.get('actor'), requestId: c.get('requestId') })
     return c.json({ ...minted, expiresAt: minted.expiresAt.toISOString() }, 201, {
       Location: `/api/v1/scep/challenges/${minted.id}`,
       'Cache-Control': 'no-store',
