@@ -17,6 +17,8 @@ import { makeCsrs } from './csr.js'
 import { issueFromDer, issueParsed } from './issuance.js'
 import { runEstBench } from './est.js'
 import { runAcmeBench } from './acme.js'
+import { runRevocationBench } from './revocation.js'
+import { runScepBench } from './scep.js'
 import { measureStartup, type StartupResult } from './startup.js'
 import type { RunResult } from './stats.js'
 import { defaultDatabaseUrl, openTarget, redactUrl } from './target.js'
@@ -289,7 +291,11 @@ async function main(): Promise<void> {
   ? runEstBench()
   : process.argv[2] === 'acme'
     ? runAcmeBench()
-    : main()
+    : process.argv[2] === 'scep'
+      ? runScepBench()
+      : process.argv[2] === 'revocation'
+        ? runRevocationBench()
+        : main()
 ).catch((e: unknown) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
   process.exitCode = 1

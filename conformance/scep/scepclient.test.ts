@@ -25,8 +25,9 @@ t.test('scepclient', async (t) => {
     t.equal(renewed.status, 0, renewed.output.slice(-800))
     t.match(opensslVerify(enroll, join(d, 'client.pem')), /OK/)
     t.not(run('openssl', ['x509', '-in', join(d, 'client.pem'), '-noout', '-serial']), serial, 'RenewalReq issued a new certificate')
-    const old = admin(enroll, 'GET', `/certificates/${serial.split('=')[1]!.trim()}`)
-    t.ok(old.supersededBy, 'the renewed certificate is marked superseded')
+    const oldSerial = serial.split('=')[1]!.trim().toLowerCase()
+    const audit = admin(enroll, 'GET', `/audit?serial=${oldSerial}&action=certificate.superseded`)
+    t.equal(audit.items.length, 1, 'the renewed certificate is marked superseded')
   })
 
   t.test('ok/pkcsreq-dynamic-challenge-single-use', async (t) => {

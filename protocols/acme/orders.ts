@@ -1,9 +1,11 @@
 // Order rules: authorizations for a new order (reuse within the window, pre-authorization), profile
 // selection (draft-aaron-acme-profiles), RFC 9773 `replaces`, and following an order held for approval.
+import { createPublicKey } from 'node:crypto'
 import { IssuanceError } from '../../src/errors.js'
 import type { AcmeAccount, AcmeIdentifier, AcmeOrder, NewAuthorization } from '../../src/store/index.js'
 import { preauthorizedMatcher } from './accounts.js'
 import { decodeCertId } from './codec/cert-id.js'
+import { thumbprint, toPublicJwk } from './codec/jws.js'
 import type { AcmeContext } from './context.js'
 import { authzIdentifierFor, challengeTypesFor } from './identifiers.js'
 import { AcmeProblem, type ProblemOptions } from './problems.js'
@@ -95,4 +97,23 @@ export async function followPendingIssuance(ctx: AcmeContext, order: AcmeOrder):
     return ctx.store.acme.orders.fail(order.id, new AcmeProblem('unauthorized', `the request was ${record.status}: ${record.failure ?? ''}`).toDocument())
   }
   return order
+}
+
+/** RFC 8555 §11.1: the certificate key must not be the account key (badCSR). */
+export async function requireCsrKeyIsNotAccountKey(csrPublicKeyDer: Uint8Array, accountThumbprint: string): Promise<void> {
+  let jwk: unknown
+  try {
+    jwk = createPublicKey({ key: Buffer.from(csrPublicKeyDer), format: 'der', type: 'spki' }).export({ format: 'jwk' })
+  } catch {
+    return // a key node cannot export is not an account key type either
+  }
+  if (await sameKeyThumbprint(jwk, accountThumbprint)) throw new AcmeProblem('badCSR', 'the CSR key is the account key')
+}
+
+async function sameKeyThumbprint(jwk: unknown, expected: string): Promise<boolean> {
+  try {
+    return (await thumbprint(toPublicJwk(jwk))) === expected
+  } catch {
+    return false
+  }
 }

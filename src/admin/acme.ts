@@ -6,11 +6,12 @@
 //   PUT    /acme/renewal-flags/{backend|profile}/{name} {explanationUrl?}   renewalInfo windows move to now
 //   DELETE /acme/renewal-flags/{backend|profile}/{name}
 import { randomBytes } from 'node:crypto'
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
 import { IssuanceError } from '../errors.js'
 import type { AcmeEabKey, Store } from '../store/index.js'
 import type { AdminEnv } from './auth.js'
+import { jsonBody, parse } from './request.js'
 
 const eabBody = z.object({
   description: z.string().max(200).default(''),
@@ -41,22 +42,9 @@ export async function createEabKey(store: Pick<Store, 'acme'>, input: { descript
   return { ...toEabResource(key), hmacKey: hmacKey.toString('base64url') }
 }
 
-async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const text = await c.req.text()
-  let raw: unknown = {}
-  try {
-    raw = text.trim() ? JSON.parse(text) : {}
-  } catch {
-    throw new IssuanceError('badRequest', 'request body is not valid JSON')
-  }
-  const r = schema.safeParse(raw)
-  if (!r.success) throw new IssuanceError('badRequest', `${r.error.issues[0]!.path.join('.') || 'body'}: ${r.error.issues[0]!.message}`)
-  return r.data
-}
-
 export function acmeAdminRoutes(store: Pick<Store, 'acme'>): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>()
-  app.post('/eab', async (c) => c.json(await createEabKey(store, await body(c, eabBody)), 201))
+  app.post('/eab', async (c) => c.json(await createEabKey(store, parse(eabBody, await jsonBody(c))), 201))
   app.get('/eab', async (c) => c.json({ items: (await store.acme.eabKeys.list()).map(toEabResource) }))
   app.delete('/eab/:keyId', async (c) => {
     const id = c.req.param('keyId')
@@ -70,7 +58,7 @@ export function acmeAdminRoutes(store: Pick<Store, 'acme'>): Hono<AdminEnv> {
   app.put('/renewal-flags/:scope/:name', async (c) => {
     const s = scope.safeParse(c.req.param('scope'))
     if (!s.success) throw new IssuanceError('badRequest', 'scope must be backend or profile')
-    await store.acme.renewal.setFlag(s.data, c.req.param('name'), (await body(c, flagBody)).explanationUrl)
+    await store.acme.renewal.setFlag(s.data, c.req.param('name'), parse(flagBody, await jsonBody(c)).explanationUrl)
     return c.body(null, 204)
   })
   app.delete('/renewal-flags/:scope/:name', async (c) => {

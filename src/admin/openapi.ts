@@ -258,6 +258,42 @@ export function openApiDocument(publicUrl: string) {
           responses: { '204': { description: 'Removed' }, ...common, '404': problemResponse('Not found') },
         },
       },
+      '/scep/challenges': {
+        post: {
+          summary: 'Mint a one-time SCEP challengePassword (RFC 8894 §2.3) for a label with dynamicChallenges; shown once',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    label: { type: 'string', default: 'default' },
+                    commonName: { type: 'string', description: 'only a CSR with this common name may use it' },
+                    ttlSeconds: { type: 'integer', description: 'at most scep.challengeTtlSeconds' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': json({ type: 'object', properties: { id: { type: 'string' }, challenge: { type: 'string' }, label: { type: 'string' }, commonName: { type: ['string', 'null'] }, expiresAt: { type: 'string', format: 'date-time' } } }, 'Minted'),
+            ...common,
+            '404': problemResponse('No such label'),
+          },
+        },
+        get: {
+          summary: 'Unused, unexpired SCEP challenges (never the secret)',
+          parameters: [{ name: 'label', in: 'query', schema: { type: 'string' } }],
+          responses: { '200': json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }, 'Challenges'), ...common },
+        },
+      },
+      '/scep/challenges/{id}': {
+        delete: {
+          summary: 'Withdraw an unused SCEP challenge',
+          parameters: [idParam],
+          responses: { '204': { description: 'Withdrawn' }, ...common, '404': problemResponse('No such unused challenge') },
+        },
+      },
       '/audit': {
         get: {
           summary: 'Audit events, newest first',

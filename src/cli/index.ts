@@ -13,6 +13,7 @@ import { serve } from '../main.js'
 import { parseReason } from '../pki/revocation-reason.js'
 import { openCore, StartupError, type Core } from '../server.js'
 import { StoreUnavailableError } from '../store/index.js'
+import { createChallengeService } from '../scep/challenges.js'
 
 const program = new Command('enroll')
   .description('Certificate enrollment server: ACME, EST, SCEP, OCSP and CRL over one issuance service')
@@ -207,6 +208,23 @@ program
     if (!password) throw new IssuanceError('badRequest', 'no password on stdin')
     process.stdout.write(`${await hashPassword(password)}\n`)
   })
+
+const scep = program.command('scep').description('SCEP server state (RFC 8894)')
+scep
+  .command('challenge')
+  .description('mint a one-time challengePassword for a SCEP label with dynamicChallenges (printed once, stored hashed)')
+  .option('--label <name>', 'SCEP label', 'default')
+  .option('--cn <common-name>', 'only a CSR with this common name may use it')
+  .option('--ttl <seconds>', 'lifetime in seconds (at most scep.challengeTtlSeconds)')
+  .option('--json', 'JSON output')
+  .action((o: { label: string; cn?: string; ttl?: string; json?: boolean }) =>
+    withCore(async ({ config, store }) => {
+      const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl)
+      const minted = await createChallengeService({ config, store }).mint({ label: o.label, commonName: o.cn, ttlSeconds, actor: actor() })
+      if (o.json) print({ ...minted, expiresAt: minted.expiresAt.toISOString() })
+      else process.stdout.write(`${minted.challenge}\n`)
+    }),
+  )
 
 /** Known failures are one line on stderr, no stack trace. */
 function fail(e: unknown): never {

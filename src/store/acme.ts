@@ -260,6 +260,13 @@ export function acmeStore(sql: Sql) {
 
   /** After a challenge settles: pending orders whose authorizations are all valid become ready; orders with a failed one invalid. */
   const settleOrders = async (tx: Tx, authzId: string, outcome: ChallengeOutcome | { status: 'deactivated' }) => {
+    // Two authorizations of one order settling at once must not both see the other still pending (READ
+    // COMMITTED): lock the orders first, in id order; the next statement's snapshot sees the other's commit.
+    await tx`
+      select id from acme_orders
+      where id in (select order_id from acme_order_authorizations where authz_id = ${authzId})
+        and status in ('pending', 'ready')
+      order by id for update`
     if (outcome.status === 'valid') {
       await tx`
         update acme_orders o set status = 'ready', updated_at = now()

@@ -20,6 +20,8 @@ export const DIRECTORY = `${PUBLIC_URL}/acme/directory`
 
 export interface AcmeTestServer {
   core: Core
+  /** PostgreSQL schema (fresh per server) or 'public' on PGlite. */
+  schema: string
   config: Config
   acme: AcmeContext
   fetch: Fetcher
@@ -61,6 +63,7 @@ export async function startAcmeTestServer(options: {
   }
   return {
     core,
+    schema,
     config,
     acme: acme.acme,
     fetch: (url, init) => app.request(url, init),

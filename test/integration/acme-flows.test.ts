@@ -214,6 +214,15 @@ describe('orders and authorizations (RFC 8555 §7.4, §7.5)', () => {
     expect((await client.post(order.url, '')).body.status).toBe('ready')
   })
 
+  it('fail/csr-with-the-account-key-is-badCSR', async () => {
+    const client = await account()
+    const order = await readyOrder(client)
+    const csr = await makeCsr({ ip: ['127.0.0.1'] }, client.keys)
+    const r = await client.post(order.body.finalize, { csr: Buffer.from(csr.der).toString('base64url') })
+    expect(r.body.type).toBe(urn('badCSR'))
+    expect(r.body.detail).toContain('account key')
+  })
+
   it('fail/finalize-pending-order-is-orderNotReady', async () => {
     const client = await account()
     const order = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'dns', value: 'pending.test' }] })

@@ -118,6 +118,18 @@ describe('ACME on the HTTPS listener', () => {
     expect((await call('DELETE', `${base}/api/v1/acme/eab/${key.keyId}`, undefined, admin)).status).toBe(409)
   })
 
+  it('ok/renewal-flags-through-the-admin-api', async () => {
+    const admin = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' }
+    const url = `${base}/api/v1/acme/renewal-flags/backend/local`
+    expect((await call('PUT', url, JSON.stringify({ explanationUrl: 'https://status.test/ca' }), admin)).status).toBe(204)
+    const listed = JSON.parse((await call('GET', `${base}/api/v1/acme/renewal-flags`, undefined, admin)).body)
+    expect(listed.items).toEqual([expect.objectContaining({ scope: 'backend', name: 'local', explanationUrl: 'https://status.test/ca' })])
+    expect((await call('PUT', `${base}/api/v1/acme/renewal-flags/team/x`, '{}', admin)).status).toBe(400)
+    expect((await call('DELETE', url, undefined, admin)).status).toBe(204)
+    expect((await call('DELETE', url, undefined, admin)).status).toBe(404)
+    expect((await call('GET', `${base}/api/v1/acme/eab`)).status).toBe(401)
+  })
+
   it('fail/error-responses-carry-replay-nonce', async () => {
     const r = await call('POST', `${base}/acme/new-order`, '{}', { 'Content-Type': 'application/jose+json' })
     expect(r.status).toBe(400)

@@ -51,6 +51,26 @@ describe.each(targets)('ACME issuance on %s', (_name, url) => {
     expect((await validateOne(client, 'alpn.tls.test', 'tls-alpn-01')).body.status).toBe('valid')
   })
 
+  it('#3 - order stays pending when its authorizations validate at the same time', async () => {
+    const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
+    await client.newAccount()
+    for (let round = 0; round < 8; round++) {
+      const names = [`a${round}.race.test`, `b${round}.race.test`, `c${round}.race.test`]
+      const order = await client.post(client.directory['newOrder'], { identifiers: names.map((value) => ({ type: 'dns', value })) })
+      const challenges = []
+      for (const url of order.body.authorizations) {
+        const ch = (await client.post(url, '')).body.challenges.find((c: { type: string }) => c.type === 'http-01')
+        http01.tokens.set(ch.token, client.keyAuthorization(ch.token))
+        challenges.push(ch.url)
+      }
+      // Respond to all three before any validation can finish.
+      const signed = await Promise.all(challenges.map(async (u) => [u, JSON.stringify(await client.sign(u, {}, { nonce: await client.freshNonce() }))]))
+      await Promise.all(signed.map(([u, body]) => client.postRaw(u!, body!)))
+      await server.settle()
+      expect((await client.post(order.headers.get('location')!, '')).body.status).toBe('ready')
+    }
+  })
+
   it('fail/caa-naming-another-ca-is-caa', async () => {
     const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
     await client.newAccount()
@@ -159,7 +179,8 @@ describe.each(targets)('ACME issuance on %s', (_name, url) => {
       const digest = createHash('sha256').update(client.keyAuthorization(ch.token)).digest('base64url')
       const name = `_acme-challenge.${authz.body.identifier.value}`
       dns.txt.set(name, [...(dns.txt.get(name) ?? []), digest])
-      await client.post(ch.url, {})
+      const started = await client.post(ch.url, {})
+      expect(started.status, JSON.stringify(started.body)).toBe(200)
     }
     await server.settle()
     expect((await client.poll(order.headers.get('location')!)).body.status).toBe('ready')

@@ -122,9 +122,9 @@ describe(`PKIOperation bad input (${CASES} generated cases)`, () => {
         const key = sealed.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00]))
         expect(key).toBeGreaterThan(0)
         sealed[key + 4 + randomInt(256)]! ^= 1 << randomInt(8)
-        // Almost always badMessageCheck (the content does not decrypt). About 1 in 60,000 cases the synthetic key
-        // has the right length and the garbage plaintext ends in valid CBC padding: the "CSR" then does not parse
-        // (badRequest). Either way the answer does not depend on whether the RSA padding was valid.
+        // Almost always badMessageCheck (the content does not decrypt under the wrong key). About 1 wrong key in 256
+        // leaves valid CBC padding: the garbage "CSR" then does not parse (badRequest). Which one happens depends on
+        // the pseudorandom key only, never on whether the RSA padding was valid (implicit rejection).
         return send(message({ envelope: sealed }), { failInfo: ['badMessageCheck', 'badRequest'] })
       }],
       // a validly signed message whose envelope is truncated, empty or not CMS

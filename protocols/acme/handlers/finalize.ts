@@ -5,6 +5,7 @@ import { decodeFinalize, toOrderResource } from '../codec/resources.js'
 import type { AcmeContext, AcmeHandler } from '../context.js'
 import { requireCsrMatchesOrder } from '../identifiers.js'
 import { orderOf } from '../lookup.js'
+import { requireCsrKeyIsNotAccountKey } from '../orders.js'
 import { AcmeProblem, fromIssuanceError } from '../problems.js'
 
 export const finalize = (ctx: AcmeContext): AcmeHandler => async (c) => {
@@ -15,6 +16,7 @@ export const finalize = (ctx: AcmeContext): AcmeHandler => async (c) => {
     throw isIssuanceError(e) ? new AcmeProblem('badCSR', e.detail) : e
   })
   requireCsrMatchesOrder(csr, order.identifiers)
+  await requireCsrKeyIsNotAccountKey(csr.publicKeyDer, account!.thumbprint)
   const processing = await ctx.store.acme.orders.startProcessing(order.id)
   if (!processing) throw new AcmeProblem('orderNotReady', 'order is no longer ready')
   let done
