@@ -82,7 +82,12 @@ function attribute(p: Profile, label: (frame: string) => string): Attribution {
     }
     if (!bucket) {
       const leaf = byId.get(id)!.callFrame
-      bucket = innermostPackage ? `unclaimed: ${innermostPackage}` : leaf.functionName || '(native)'
+      bucket =
+        innermostPackage === 'node:inspector'
+          ? '(the profiler itself)'
+          : innermostPackage
+            ? `unclaimed: ${innermostPackage}`
+            : leaf.functionName || '(native)'
     }
     bucketOf.set(id, bucket)
     return bucket

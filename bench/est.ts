@@ -55,21 +55,29 @@ async function startEstServer(usePostgres: boolean): Promise<EstServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'enroll-bench-est-'))
   const schema = `bench_est_${randomBytes(5).toString('hex')}`
   const [httpsPort, httpPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [...(env['BENCH_EST_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', env['BENCH_EST_PROF']] : []), cliPath, 'serve'], {
-    env: {
-      ...process.env,
-      ENROLL_DATA_DIR: dataDir,
-      ENROLL_HTTPS_PORT: String(httpsPort),
-      ENROLL_HTTP_PORT: String(httpPort),
-      ENROLL_LISTEN_HOST: '127.0.0.1',
-      ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
-      ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
-      ENROLL_LOG_LEVEL: 'warn',
-      ENROLL_EST_BASIC: 'bench:bench-password',
-      ...(usePostgres ? { DATABASE_URL: databaseUrl, ENROLL_DATABASE_SCHEMA: schema } : {}),
+  const child = spawn(
+    process.execPath,
+    [
+      ...(env['BENCH_EST_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', env['BENCH_EST_PROF']] : []),
+      cliPath,
+      'serve',
+    ],
+    {
+      env: {
+        ...process.env,
+        ENROLL_DATA_DIR: dataDir,
+        ENROLL_HTTPS_PORT: String(httpsPort),
+        ENROLL_HTTP_PORT: String(httpPort),
+        ENROLL_LISTEN_HOST: '127.0.0.1',
+        ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
+        ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
+        ENROLL_LOG_LEVEL: 'warn',
+        ENROLL_EST_BASIC: 'bench:bench-password',
+        ...(usePostgres ? { DATABASE_URL: databaseUrl, ENROLL_DATABASE_SCHEMA: schema } : {}),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  )
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   const exited = new Promise((done) => child.once('exit', done))

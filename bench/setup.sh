@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the load generators and reference tools `npm run bench -- revocation` drives, from Debian, when missing:
-# wrk and hey (HTTP load), openssl (reference OCSP responder and `openssl ca -gencrl`), iproute2 (`ip`, to bring up
+# wrk and hey (HTTP load), openssl (reference OCSP responder and `openssl ca -gencrl`), time (GNU time: CPU and peak
+# RSS of the tools), iproute2 (`ip`, to bring up
 # loopback in the private network namespace openssl's responder runs in) and util-linux (`unshare`).
 set -euo pipefail
-packages=(wrk hey openssl iproute2 util-linux)
+packages=(wrk hey openssl time iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

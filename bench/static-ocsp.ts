@@ -8,7 +8,8 @@ import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 
 const [bodyFile, headersFile, port] = process.argv.slice(2)
-if (!bodyFile || !headersFile || !port) throw new Error('usage: static-ocsp <response.der> <headers.json> <port>')
+if (!bodyFile || !headersFile || !port)
+  throw new Error('usage: static-ocsp <response.der> <headers.json> <port>')
 const body = new Uint8Array(readFileSync(bodyFile))
 const headers = JSON.parse(readFileSync(headersFile, 'utf8')) as Record<string, string>
 

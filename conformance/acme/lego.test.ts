@@ -25,7 +25,7 @@ t.test('lego', async (t) => {
     '',
   ].join('\n'))
   chmodSync(hook, 0o755)
-  const env = { LEGO_CA_CERTIFICATES: acme.enroll.caBundle, EXEC_PATH: hook, EXEC_PROPAGATION_TIMEOUT: '30', EXEC_POLLING_INTERVAL: '1' }
+  const env = { LEGO_CA_CERTIFICATES: acme.enroll.caBundle, EXEC_PATH: hook, EXEC_PROPAGATION_TIMEOUT: '30', EXEC_POLLING_INTERVAL: '1', EXEC_SEQUENCE_INTERVAL: '1' }
   const common = ['--server', acme.directory, '--email', 'ops@example.com', '--accept-tos', '--path', dir]
   const lego = (args: string[]) => runClient(acme.enroll, 'lego', [...common, ...args], env)
   const cert = (name: string) => join(dir, 'certificates', `${name}.crt`)

@@ -19,13 +19,14 @@ import { AcmeProblem } from './problems.js'
  */
 export function replayNonceAndIndex(ctx: AcmeContext): MiddlewareHandler<AcmeEnv> {
   return async function replayNonceAndIndex(c, next) {
-    await next()
+    // Set before the handler runs: its response (or the error's) is built with them, not copied afterwards.
     try {
       c.header('Replay-Nonce', await ctx.nonces.issue())
     } catch (err) {
       ctx.logger.error({ err, requestId: c.get('requestId') }, 'cannot issue a nonce')
     }
     if (!c.req.path.endsWith('/directory')) c.header('Link', linkValue(ctx.links.directory, 'index'), { append: true })
+    await next()
   }
 }
 
@@ -64,7 +65,7 @@ export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<Ac
     if (hasJwk && mode === 'kid') throw new AcmeProblem('malformed', 'this resource requires a kid (account URL), not a jwk')
     if (hasKid && mode === 'jwk') throw new AcmeProblem('malformed', 'this resource requires a jwk, not a kid')
 
-    let jwk = hasJwk ? toPublicJwk(header.jwk) : undefined
+    const jwk = hasJwk ? toPublicJwk(header.jwk) : undefined
     let account
     if (hasKid) {
       const id = typeof header.kid === 'string' ? ctx.links.accountIdOf(header.kid) : undefined

@@ -62,7 +62,8 @@ function writeTime(buf: Buffer, at: number, d: Date, generalized: boolean): numb
  * (serial ≤ 21, time ≤ 17, extensions ≤ 40), so each length is one octet.
  */
 export function encodeEntries(rows: RevokedEntry[]): Buffer {
-  const buf = Buffer.allocUnsafe(rows.length * 96)
+  if (scratch.byteLength < rows.length * 96) scratch = Buffer.allocUnsafeSlow(rows.length * 96)
+  const buf = scratch
   let at = 0
   for (const r of rows) {
     const start = at
@@ -93,8 +94,12 @@ export function encodeEntries(rows: RevokedEntry[]): Buffer {
     buf[start] = 0x30
     buf[start + 1] = at - start - 2
   }
-  return buf.subarray(0, at)
+  // An exact-size copy: a view would keep the whole worst-case scratch (about twice the bytes used) alive per batch.
+  return Buffer.from(buf.subarray(0, at))
 }
+
+/** Worst-case space for one batch of encodeEntries, reused by the next (encoding a batch is synchronous). */
+let scratch = Buffer.alloc(0)
 
 function crlExtensions(req: CrlBuildRequest): Uint8Array {
   const { signer } = req
@@ -139,19 +144,36 @@ export async function buildCrl(req: CrlBuildRequest): Promise<BuiltCrl> {
   const listHeader = entries ? derHeader(0x30, entriesLength) : new Uint8Array(0)
   const extensions = crlExtensions(req)
   const tbsBodyLength = head.byteLength + listHeader.byteLength + entriesLength + extensions.byteLength
-  const tbs = Buffer.allocUnsafe(tbsBodyLength + derHeader(0x30, tbsBodyLength).byteLength)
-  let at = Buffer.from(derHeader(0x30, tbsBodyLength)).copy(tbs, 0)
-  at += Buffer.from(head).copy(tbs, at)
-  at += Buffer.from(listHeader).copy(tbs, at)
-  while (chunks.length) at += chunks.shift()!.copy(tbs, at)
-  Buffer.from(extensions).copy(tbs, at)
-  const tbsBytes = new Uint8Array(tbs.buffer, tbs.byteOffset, tbs.byteLength)
-  const signature = await req.signer.sign(tbsBytes)
+  const tbsHeader = derHeader(0x30, tbsBodyLength)
+  const tbsLength = tbsHeader.byteLength + tbsBodyLength
+  // The CertificateList is assembled around the TBS in one buffer, with room before it for the outer header and
+  // after it for signatureAlgorithm and signatureValue, so the entries are copied once, not twice.
+  const tailRoom = req.signer.signatureAlgorithmDer.byteLength + SIGNATURE_ROOM
+  const buf = Buffer.allocUnsafeSlow(OUTER_HEADER_ROOM + tbsLength + tailRoom)
+  let at = OUTER_HEADER_ROOM
+  for (const part of [tbsHeader, head, listHeader]) at += Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(buf, at)
+  while (chunks.length) at += chunks.shift()!.copy(buf, at)
+  Buffer.from(extensions.buffer, extensions.byteOffset, extensions.byteLength).copy(buf, at)
+  const tbs = new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset + OUTER_HEADER_ROOM, tbsLength)
+  const signature = await req.signer.sign(tbs)
   const tail = concat([req.signer.signatureAlgorithmDer, bitString(signature)])
-  const outer = derHeader(0x30, tbs.byteLength + tail.byteLength)
-  const der = new Uint8Array(outer.byteLength + tbs.byteLength + tail.byteLength)
+  const outer = derHeader(0x30, tbsLength + tail.byteLength)
+  const derLength = outer.byteLength + tbsLength + tail.byteLength
+  if (tail.byteLength > tailRoom || outer.byteLength > OUTER_HEADER_ROOM) {
+    const der = new Uint8Array(derLength)
+    der.set(outer, 0)
+    der.set(tbs, outer.byteLength)
+    der.set(tail, outer.byteLength + tbsLength)
+    return { der, entries }
+  }
+  const start = buf.byteOffset + OUTER_HEADER_ROOM - outer.byteLength
+  const der = new Uint8Array(buf.buffer as ArrayBuffer, start, derLength)
   der.set(outer, 0)
-  der.set(tbsBytes, outer.byteLength)
-  der.set(tail, outer.byteLength + tbs.byteLength)
+  der.set(tail, outer.byteLength + tbsLength)
   return { der, entries }
 }
+
+/** Longest DER length header (0x30 0x84 + 4 octets: CRLs under 4 GiB). */
+const OUTER_HEADER_ROOM = 6
+/** signatureValue BIT STRING of any common key (RSA-4096: 512 octets + header); longer ones take one more copy. */
+const SIGNATURE_ROOM = 600

@@ -1,6 +1,7 @@
 // RFC 8555 §6.2 request authentication: flattened JWS (RFC 7515 §7.2.2) with a protected header naming alg,
 // nonce, url and exactly one of jwk / kid. Signatures verified with jose; the key checks are ours.
-import { calculateJwkThumbprint, flattenedVerify, importJWK, type FlattenedJWSInput, type JWK } from 'jose'
+import { createHash } from 'node:crypto'
+import { flattenedVerify, importJWK, type FlattenedJWSInput, type JWK } from 'jose'
 import { AcmeProblem } from '../problems.js'
 
 /** Account key algorithms (RFC 8555 §6.2: ES256 mandatory, EdDSA recommended; RS256 for certbot/dehydrated). */
@@ -162,7 +163,15 @@ export function decodePayload(bytes: Uint8Array): Record<string, unknown> | unde
   return v
 }
 
-export const thumbprint = (jwk: PublicJwk) => calculateJwkThumbprint(jwk, 'sha256')
+/**
+ * RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members in lexicographic order. Computed with
+ * node:crypto synchronously: this runs on every newAccount, keyChange and finalize.
+ */
+export async function thumbprint(jwk: PublicJwk): Promise<string> {
+  const members = publicMembers[jwk.kty]!
+  const canonical = `{${[...members].sort().map((m) => `${JSON.stringify(m)}:${JSON.stringify((jwk as unknown as Record<string, string>)[m])}`).join(',')}}`
+  return createHash('sha256').update(canonical).digest('base64url')
+}
 
 /** RFC 8555 §8.1 key authorization: token "." base64url(JWK thumbprint). */
 export const keyAuthorization = (token: string, accountThumbprint: string) => `${token}.${accountThumbprint}`

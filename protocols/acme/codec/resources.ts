@@ -104,64 +104,56 @@ const b64urlDer = z.string().min(1).max(64 * 1024).regex(/^[A-Za-z0-9_-]+$/, 'ex
 const rfc3339 = z.iso.datetime({ offset: true })
 const identifier = z.object({ type: z.string().min(1).max(32), value: z.string().min(1).max(255) })
 
+const newAccountSchema = z.object({
+  contact: z.array(z.string().max(512)).max(10).optional(),
+  termsOfServiceAgreed: z.boolean().optional(),
+  onlyReturnExisting: z.boolean().optional(),
+  externalAccountBinding: z.unknown().optional(),
+})
+const accountUpdateSchema = z.object({
+  contact: z.array(z.string().max(512)).max(10).optional(),
+  status: z.literal('deactivated').optional(),
+  termsOfServiceAgreed: z.boolean().optional(),
+})
+const newOrderSchema = z.object({
+  identifiers: z.array(identifier).min(1).max(100),
+  notBefore: rfc3339.optional(),
+  notAfter: rfc3339.optional(),
+  profile: z.string().min(1).max(64).optional(),
+  replaces: z.string().min(3).max(512).optional(),
+})
+const newAuthzSchema = z.object({ identifier })
+const authzUpdateSchema = z.object({ status: z.literal('deactivated') })
+const finalizeSchema = z.object({ csr: b64urlDer })
+const revokeCertSchema = z.object({ certificate: b64urlDer, reason: z.number().int().optional() })
+const keyChangeSchema = z.object({ account: z.string().min(1).max(512), oldKey: z.record(z.string(), z.unknown()) })
+
 /** RFC 8555 §7.3 newAccount. */
-export const decodeNewAccount = (payload: unknown) =>
-  decode(
-    z.object({
-      contact: z.array(z.string().max(512)).max(10).optional(),
-      termsOfServiceAgreed: z.boolean().optional(),
-      onlyReturnExisting: z.boolean().optional(),
-      externalAccountBinding: z.unknown().optional(),
-    }),
-    payload,
-    'newAccount',
-  )
+export const decodeNewAccount = (payload: unknown) => decode(newAccountSchema, payload, 'newAccount')
 
 /** RFC 8555 §7.3.2 / §7.3.6 account update and deactivation. */
-export const decodeAccountUpdate = (payload: unknown) =>
-  decode(
-    z.object({
-      contact: z.array(z.string().max(512)).max(10).optional(),
-      status: z.literal('deactivated').optional(),
-      termsOfServiceAgreed: z.boolean().optional(),
-    }),
-    payload,
-    'account update',
-  )
+export const decodeAccountUpdate = (payload: unknown) => decode(accountUpdateSchema, payload, 'account update')
 
 /** RFC 8555 §7.4 newOrder, with draft-aaron-acme-profiles `profile` and RFC 9773 `replaces`. */
-export const decodeNewOrder = (payload: unknown) =>
-  decode(
-    z.object({
-      identifiers: z.array(identifier).min(1).max(100),
-      notBefore: rfc3339.optional(),
-      notAfter: rfc3339.optional(),
-      profile: z.string().min(1).max(64).optional(),
-      replaces: z.string().min(3).max(512).optional(),
-    }),
-    payload,
-    'newOrder',
-  )
+export const decodeNewOrder = (payload: unknown) => decode(newOrderSchema, payload, 'newOrder')
 
 /** RFC 8555 §7.4.1 newAuthz (pre-authorization). */
-export const decodeNewAuthz = (payload: unknown) => decode(z.object({ identifier }), payload, 'newAuthz')
+export const decodeNewAuthz = (payload: unknown) => decode(newAuthzSchema, payload, 'newAuthz')
 
 /** RFC 8555 §7.5.2 authorization deactivation. */
-export const decodeAuthzUpdate = (payload: unknown) =>
-  decode(z.object({ status: z.literal('deactivated') }), payload, 'authorization update')
+export const decodeAuthzUpdate = (payload: unknown) => decode(authzUpdateSchema, payload, 'authorization update')
 
 /** RFC 8555 §7.4 finalize: the CSR, base64url DER. */
 export const decodeFinalize = (payload: unknown): Uint8Array<ArrayBuffer> =>
-  new Uint8Array(Buffer.from(decode(z.object({ csr: b64urlDer }), payload, 'finalize').csr, 'base64url'))
+  new Uint8Array(Buffer.from(decode(finalizeSchema, payload, 'finalize').csr, 'base64url'))
 
 /** RFC 8555 §7.6 revokeCert. */
 export function decodeRevokeCert(payload: unknown): { certificate: Uint8Array<ArrayBuffer>; reason: number | undefined } {
-  const r = decode(z.object({ certificate: b64urlDer, reason: z.number().int().optional() }), payload, 'revokeCert')
+  const r = decode(revokeCertSchema, payload, 'revokeCert')
   return { certificate: new Uint8Array(Buffer.from(r.certificate, 'base64url')), reason: r.reason }
 }
 
 /** RFC 8555 §7.3.5 keyChange inner payload. */
-export const decodeKeyChangeInner = (payload: unknown) =>
-  decode(z.object({ account: z.string().min(1).max(512), oldKey: z.record(z.string(), z.unknown()) }), payload, 'keyChange')
+export const decodeKeyChangeInner = (payload: unknown) => decode(keyChangeSchema, payload, 'keyChange')
 
 export const identifierKey = (i: AcmeIdentifier) => `${i.type}:${i.value}`

@@ -1,5 +1,6 @@
 // The RFC 5652 (CMS) pieces SCEP messages are made of: object identifiers, algorithm names, BER helpers and
 // IssuerAndSerialNumber. Shared by the pkiMessage, envelope and CertRep codecs.
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import { oid, sequence, tlv } from '../../../src/pki/der.js'
 import type { Der } from '../../../src/pki/pem.js'
@@ -123,8 +124,16 @@ export function octets(block: asn1js.BaseBlock): Uint8Array {
   return new Uint8Array(hex)
 }
 
-/** The raw encodings of a certificate's issuer Name and serial INTEGER (no re-encoding). */
+const partsCache = new WeakMap<Uint8Array, { issuer: Uint8Array; serial: Uint8Array }>()
+
+/** The raw encodings of a certificate's issuer Name and serial INTEGER (no re-encoding); memoized per buffer. */
 export function issuerAndSerialParts(certificateDer: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
+  let parts = partsCache.get(certificateDer)
+  if (!parts) partsCache.set(certificateDer, (parts = readIssuerAndSerial(certificateDer)))
+  return parts
+}
+
+function readIssuerAndSerial(certificateDer: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
   const cert = parseBer(certificateDer)
   const tbs = (cert as asn1js.Sequence | undefined)?.valueBlock.value[0] as asn1js.Sequence | undefined
   const fields = tbs?.valueBlock.value ?? []
@@ -155,4 +164,27 @@ export function degenerate(certificates: Uint8Array[], crls: Uint8Array[] = []):
     Uint8Array.of(0x31, 0x00),
   )
   return contentInfo(OID.signedData, signedData)
+}
+
+/** What the codec needs of a certificate, read once per buffer with Node's native X.509 parser. */
+export interface CertificateInfo {
+  publicKey: KeyObject
+  isRsa: boolean
+  /** SHA-256 (hex) of the DER SubjectPublicKeyInfo. */
+  spkiSha256: string
+}
+const infoCache = new WeakMap<Uint8Array, CertificateInfo>()
+
+export function certificateInfo(certificateDer: Uint8Array): CertificateInfo {
+  let info = infoCache.get(certificateDer)
+  if (!info) {
+    const publicKey = new X509Certificate(certificateDer).publicKey
+    info = {
+      publicKey,
+      isRsa: publicKey.asymmetricKeyType === 'rsa',
+      spkiSha256: createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex'),
+    }
+    infoCache.set(certificateDer, info)
+  }
+  return info
 }

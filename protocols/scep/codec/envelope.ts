@@ -1,7 +1,7 @@
 // RFC 8894 §3.2.2 pkcsPKIEnvelope: a CMS EnvelopedData (RFC 5652 §6) with RSA key transport. Requests are
 // opened with the RA key (PKCS#1 v1.5 with implicit rejection, or OAEP); replies are sealed to the requester's
 // certificate with the content-encryption algorithm the requester used (AES-CBC or DES-EDE3-CBC).
-import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto'
+import { constants, createCipheriv, createDecipheriv, publicEncrypt, randomBytes } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import { NULL, octetString, oid, sequence, tlv } from '../../../src/pki/der.js'
@@ -18,6 +18,7 @@ import {
   digestByOid,
   issuerAndSerialNumber,
   issuerAndSerialParts,
+  certificateInfo,
   nodeCipher,
   octets,
   OID,
@@ -164,16 +165,10 @@ export function openEnvelope(env: Envelope, ras: RaCredential[], allowed: Readon
 
 /** RSAES-PKCS1-v1_5 key transport to a certificate's RSA key (encryption is allowed in Node; decryption is not). */
 function wrapKeyFor(certificateDer: Uint8Array, contentKey: Uint8Array): Buffer {
-  const cert = pkijs.Certificate.fromBER(new Uint8Array(certificateDer))
-  if (cert.subjectPublicKeyInfo.algorithm.algorithmId !== OID.rsaEncryption) {
-    throw new ScepFailure('badAlg', 'the requester certificate has no RSA key to encrypt the reply to')
-  }
-  const spki = Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false))
-  return publicEncryptPkcs1(spki, contentKey)
+  const info = certificateInfo(certificateDer)
+  if (!info.isRsa) throw new ScepFailure('badAlg', 'the requester certificate has no RSA key to encrypt the reply to')
+  return publicEncrypt({ key: info.publicKey, padding: constants.RSA_PKCS1_PADDING }, contentKey)
 }
-
-const publicEncryptPkcs1 = (spki: Buffer, data: Uint8Array) =>
-  publicEncrypt({ key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_PADDING }, data)
 
 /** Seals `content` to the requester's certificate: ContentInfo(EnvelopedData) with one KeyTransRecipientInfo. */
 export function sealEnvelope(content: Uint8Array, recipientCertificateDer: Uint8Array, cipher: ContentCipher): Der {
@@ -202,11 +197,11 @@ export function sealEnvelope(content: Uint8Array, recipientCertificateDer: Uint8
 /** The requester's certificate must hold an RSA key for a SUCCESS reply to be encrypted to it (RFC 8894 §3.3.2). */
 export function requireRsaRequester(certificateDer: Uint8Array | undefined): void {
   if (!certificateDer) throw new ScepFailure('badMessageCheck', 'the message carries no certificate of its signer')
-  let alg: string
+  let rsa: boolean
   try {
-    alg = pkijs.Certificate.fromBER(new Uint8Array(certificateDer)).subjectPublicKeyInfo.algorithm.algorithmId
+    rsa = certificateInfo(certificateDer).isRsa
   } catch (e) {
     throw new ScepFailure('badMessageCheck', `the signer certificate cannot be read: ${(e as Error).message}`)
   }
-  if (alg !== OID.rsaEncryption) throw new ScepFailure('badAlg', 'the signer certificate must hold an RSA key: the reply is encrypted to it')
+  if (!rsa) throw new ScepFailure('badAlg', 'the signer certificate must hold an RSA key: the reply is encrypted to it')
 }

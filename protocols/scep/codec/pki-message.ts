@@ -2,12 +2,12 @@
 // transactionID and senderNonce, and whose content is the pkcsPKIEnvelope. decodePkiMessage() reads it and
 // refuses with HTTP 400 what cannot be answered in-band; verifyPkiMessage() checks the signer's signature and
 // answers failures with a failInfo.
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import type { Der } from '../../../src/pki/pem.js'
 import { ScepFailure, ScepHttpError } from '../fail-info.js'
-import { digestByOid, issuerAndSerialParts, octets, OID, parseBer, signatureDigest, type DigestName } from './cms.js'
+import { certificateInfo, digestByOid, issuerAndSerialParts, octets, OID, parseBer, signatureDigest, type CertificateInfo, type DigestName } from './cms.js'
 
 export const messageTypes = { CertRep: 3, RenewalReq: 17, PKCSReq: 19, CertPoll: 20, GetCert: 21, GetCRL: 22 } as const
 export type MessageTypeName = keyof typeof messageTypes
@@ -165,10 +165,13 @@ function pssOptions(params: asn1js.AsnType | undefined): { hash: DigestName; sal
 
 /** The signer certificate's public key. Throws badMessageCheck when there is none to use. */
 export function signerPublicKey(msg: PkiMessage): KeyObject {
+  return signerInfo(msg).publicKey
+}
+
+function signerInfo(msg: PkiMessage): CertificateInfo {
   if (!msg.signerCertificate) throw new ScepFailure('badMessageCheck', 'the message carries no certificate of its signer')
   try {
-    const cert = pkijs.Certificate.fromBER(msg.signerCertificate)
-    return createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo.toSchema().toBER(false)), format: 'der', type: 'spki' })
+    return certificateInfo(msg.signerCertificate)
   } catch (e) {
     throw new ScepFailure('badMessageCheck', `the signer certificate cannot be read: ${(e as Error).message}`)
   }
@@ -213,8 +216,7 @@ export const messageTypeName = (code: number): MessageTypeName | undefined =>
 
 /** SHA-256 (hex) of the signer's SubjectPublicKeyInfo: who may poll or repeat a transaction. */
 export function signerKeyDigest(msg: PkiMessage): string {
-  const key = signerPublicKey(msg)
-  return createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex')
+  return signerInfo(msg).spkiSha256
 }
 
 /** IssuerAndSerialNumber (GetCert, GetCRL: RFC 8894 §3.3.4) and IssuerAndSubject (CertPoll: §3.3.3) contents. */
