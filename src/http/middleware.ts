@@ -27,17 +27,27 @@ export function accessLog(listener: string, logger: Logger, metrics: Metrics): M
   }
 }
 
-/** Rejects bodies over the configured size with 413 before they are buffered. */
+/**
+ * Rejects bodies over the configured size with 413 before they are buffered. Bodiless methods and requests with
+ * a Content-Length are decided from the headers alone: wrapping every request's body stream (what bodyLimit
+ * does) cost the cached OCSP path two thirds of its throughput. Chunked bodies are still counted as they stream.
+ */
 export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
-    maxSize,
-    onError: (c: Context) =>
-      c.json(
-        { type: 'about:blank', title: 'Payload Too Large', status: 413, detail: `request body exceeds ${maxSize} bytes` },
-        413,
-        { 'Content-Type': 'application/problem+json' },
-      ),
-  })
+  const onError = (c: Context) =>
+    c.json(
+      { type: 'about:blank', title: 'Payload Too Large', status: 413, detail: `request body exceeds ${maxSize} bytes` },
+      413,
+      { 'Content-Type': 'application/problem+json' },
+    )
+  const streaming = bodyLimit({ maxSize, onError })
+  return async function limitBody(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    const length = c.req.header('content-length')
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number.parseInt(length, 10) > maxSize ? onError(c) : next()
+    }
+    return streaming(c, next)
+  }
 }
 
 /** 500 with the detail hidden: the error is logged with the request id, the client sees only the id. */
