@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
-import { createServer, type AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +19,7 @@ import { makeCsrs } from './csr.js'
 import { issueFromDer } from './issuance.js'
 import { runPool, type RunResult } from './stats.js'
 import { defaultDatabaseUrl, openTarget, redactUrl } from './target.js'
+import { freePort } from './net.js'
 
 const CONCURRENCY = 16
 const GOAL_RATIO = 0.6
@@ -31,17 +31,6 @@ if (!(scale > 0)) throw new Error('BENCH_SCALE must be a positive number')
 const n = (count: number) => Math.max(1, Math.round(count * scale))
 const counts = { warmUp: n(200), ceiling: n(2000), est: n(2000) }
 const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => done(port))
-    })
-  })
-}
 
 interface EstServer {
   httpsPort: number

@@ -29,7 +29,6 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +40,7 @@ import { certIdFor, ocspRequest, type CertIdSpec } from '../test/helpers/ocsp.js
 import { processCpuMs, sampleCpu } from './cpu.js'
 import { percentile } from './stats.js'
 import { defaultDatabaseUrl, redactUrl } from './target.js'
+import { freePort } from './net.js'
 
 const env = process.env
 const databaseUrl = env['BENCH_DATABASE_URL'] || defaultDatabaseUrl
@@ -118,17 +118,6 @@ async function insertRows(
 // ── processes ────────────────────────────────────────────────────────────────────────────────────────────────
 const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const staticServerPath = fileURLToPath(new URL('./static-ocsp.js', import.meta.url))
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => done(port))
-    })
-  })
-}
 
 interface Server {
   label: string

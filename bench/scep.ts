@@ -19,7 +19,7 @@ import {
   webcrypto,
 } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer, type AddressInfo, type Server } from 'node:net'
+import { connect, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,6 +38,7 @@ import { decodePkiMessage } from '../protocols/scep/codec/pki-message.js'
 import { runPool, type RunResult } from './stats.js'
 import type * as asn1js from 'asn1js'
 import postgres from 'postgres'
+import { freePort } from './net.js'
 
 const CONCURRENCY = 8
 const GOAL_RATIO = 1.5
@@ -51,17 +52,6 @@ const rsa = {
   hash: 'SHA-256',
   modulusLength: 2048,
   publicExponent: new Uint8Array([1, 0, 1]),
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => done(port))
-    })
-  })
 }
 
 async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<void> {
