@@ -1,13 +1,12 @@
 // Composition only: mounts the protocols, the admin API and the operational endpoints on two listeners.
 import { Hono } from 'hono'
-import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { adminApp } from './admin/routes.js'
 import type { ApiKey } from './admin/auth.js'
 import type { BackendRegistry } from './ca/registry.js'
 import type { Config } from './config/schema.js'
 import { caDownloadApp } from './http/ca-download.js'
-import { accessLog, internalError, limitBody, type AppEnv } from './http/middleware.js'
+import { accessLog, internalError, limitBody, requestIdHeader, type AppEnv } from './http/middleware.js'
 import type { IssuanceService } from './issuance/service.js'
 import type { Metrics } from './metrics.js'
 import type { Revocation } from './revocation/index.js'
@@ -16,7 +15,7 @@ import type { Store } from './store/index.js'
 import { acmeApp } from '../protocols/acme/index.js'
 import { crlApp } from '../protocols/crl/index.js'
 import { estApp } from '../protocols/est/index.js'
-import { ocspApp } from '../protocols/ocsp/index.js'
+import { ocspApp, ocspFastPath } from '../protocols/ocsp/index.js'
 import { scepApp } from '../protocols/scep/index.js'
 
 export interface AppDeps {
@@ -35,7 +34,7 @@ export interface AppDeps {
 /** Middleware and operational routes both listeners share. */
 function base(listener: 'https' | 'http', deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
-  app.use('*', requestId({ headerName: 'X-Request-Id' }))
+  app.use('*', requestIdHeader())
   app.use('*', accessLog(listener, deps.logger, deps.metrics))
   app.use('*', limitBody(deps.config.bodyLimitBytes))
   app.onError((err, c) => internalError(c, deps.logger, err))
@@ -65,7 +64,14 @@ function base(listener: 'https' | 'http', deps: AppDeps): Hono<AppEnv> {
   return app
 }
 
-export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppEnv> } {
+export interface Apps {
+  https: Hono<AppEnv>
+  http: Hono<AppEnv>
+  /** Wraps the HTTP listener's Hono node listener with the OCSP hot path (protocols/ocsp/node.ts). */
+  httpFastPath: ReturnType<typeof ocspFastPath>
+}
+
+export function createApp(deps: AppDeps): Apps {
   const https = base('https', deps)
   https.route('/acme', acmeApp(deps))
   https.route('/.well-known/est', estApp(deps))
@@ -92,5 +98,12 @@ export function createApp(deps: AppDeps): { https: Hono<AppEnv>; http: Hono<AppE
   http.route('/scep', scep)
   http.route('/scep/:label', scep)
   http.route('/cgi-bin/pkiclient.exe', scep)
-  return { https, http }
+  const httpFastPath = ocspFastPath({
+    ocsp: deps.revocation.ocsp,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    bodyLimitBytes: deps.config.bodyLimitBytes,
+    listener: 'http',
+  })
+  return { https, http, httpFastPath }
 }

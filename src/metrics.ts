@@ -12,6 +12,7 @@ export interface Metrics extends IssuanceMetrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'enroll_' })
+  const requestChildren = new Map<string, { inc(): void }>()
   const requests = new Counter({
     name: 'enroll_http_requests_total',
     help: 'HTTP requests by listener, matched route, method and status',
@@ -39,8 +40,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   })
   return {
     registry,
-    observeRequest: (listener, route, method, status) =>
-      requests.inc({ listener, route, method, status: String(status) }),
+    // One child counter per label set, kept: inc(labels) would hash the label object on every request.
+    observeRequest: (listener, route, method, status) => {
+      const key = `${listener} ${route} ${method} ${status}`
+      let child = requestChildren.get(key)
+      if (!child) {
+        child = requests.labels({ listener, route, method, status: String(status) })
+        requestChildren.set(key, child)
+      }
+      child.inc()
+    },
     observeIssuance: (outcome, profile, protocol, seconds) => issuance.observe({ outcome, profile, protocol }, seconds),
     setCertificateCounter: (fn) => {
       count = fn

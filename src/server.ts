@@ -139,7 +139,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       { key: tls.keyPem, cert: tls.certPem, ca: caPem, requestCert: true, rejectUnauthorized: false },
       linkLinesPerRelation(getRequestListener(apps.https.fetch)),
     )
-    const http = createHttpServer(getRequestListener(apps.http.fetch))
+    const http = createHttpServer(apps.httpFastPath(getRequestListener(apps.http.fetch)))
     servers.push(https, http)
     const httpsPort = await listen(https, config.httpsPort, config.listenHost, 'https listener', 'ENROLL_HTTPS_PORT')
     const httpPort = await listen(http, config.httpPort, config.listenHost, 'http listener', 'ENROLL_HTTP_PORT')

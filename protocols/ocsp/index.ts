@@ -1,5 +1,7 @@
 // OCSP responder routes (RFC 6960 Appendix A, RFC 5019 §5): POST application/ocsp-request and GET with the
 // base64 request in the path. Every answer — errors included — is an OCSPResponse; never a 5xx.
+// Two adapters share one core (answerOcsp + renderOcsp): the Hono routes, and the node-level listener in
+// node.ts that the HTTP listener puts in front of Hono for the hot path.
 import { Hono, type Context } from 'hono'
 import type { Logger } from 'pino'
 import type { AppEnv } from '../../src/http/middleware.js'
@@ -13,28 +15,62 @@ export interface OcspDeps {
 
 const CONTENT_TYPE = 'application/ocsp-response'
 
-/** RFC 5019 §6.2 caching headers, for answers that may be cached; no-store for the rest. */
-function render(c: Context, answer: OcspAnswer): Response {
-  const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE }
-  const cache = answer.cache
-  if (cache) {
-    const maxAge = Math.max(0, Math.floor((cache.staleAt.getTime() - Date.now()) / 1000))
-    headers['Cache-Control'] = `max-age=${maxAge}, public, no-transform, must-revalidate`
-    headers['Last-Modified'] = cache.thisUpdate.toUTCString()
-    headers['Expires'] = cache.nextUpdate.toUTCString()
-    headers['ETag'] = cache.etag
-    if (c.req.method === 'GET' && c.req.header('if-none-match') === cache.etag) {
-      return new Response(null, { status: 304, headers })
-    }
-  } else {
-    headers['Cache-Control'] = 'no-cache, no-store'
-  }
-  return new Response(answer.der as Uint8Array<ArrayBuffer>, { status: 200, headers })
+export interface RenderedOcsp {
+  status: 200 | 304
+  headers: Record<string, string>
+  body: Uint8Array | undefined
 }
 
-/** Decodes the GET form: the rest of the path is the URL-encoded base64 of the DER request. */
-function getRequestBytes(c: Context): Uint8Array | undefined {
-  const path = new URL(c.req.url).pathname
+/** The HTTP dates of a cached answer, formatted once per answer rather than once per request. */
+const httpDates = new WeakMap<object, { lastModified: string; expires: string }>()
+
+/**
+ * RFC 5019 §6.2 caching headers for answers that may be cached, no-store for the rest; a GET whose
+ * If-None-Match names the current answer gets 304.
+ */
+export function renderOcsp(answer: OcspAnswer, method: string, ifNoneMatch: string | undefined): RenderedOcsp {
+  const cache = answer.cache
+  if (!cache) {
+    return {
+      status: 200,
+      headers: { 'Content-Type': CONTENT_TYPE, 'Cache-Control': 'no-cache, no-store' },
+      body: answer.der,
+    }
+  }
+  let dates = httpDates.get(cache)
+  if (!dates) {
+    dates = { lastModified: cache.thisUpdate.toUTCString(), expires: cache.nextUpdate.toUTCString() }
+    httpDates.set(cache, dates)
+  }
+  const maxAge = Math.max(0, Math.floor((cache.staleAt.getTime() - Date.now()) / 1000))
+  const headers: Record<string, string> = {
+    'Content-Type': CONTENT_TYPE,
+    'Cache-Control': `max-age=${maxAge}, public, no-transform, must-revalidate`,
+    'Last-Modified': dates.lastModified,
+    Expires: dates.expires,
+    ETag: cache.etag,
+  }
+  if (method === 'GET' && ifNoneMatch === cache.etag) return { status: 304, headers, body: undefined }
+  return { status: 200, headers, body: answer.der }
+}
+
+/** The answer to request bytes (undefined: the GET path did not decode): from the cache, else looked up and signed. */
+export async function answerOcsp(deps: OcspDeps, der: Uint8Array | undefined, requestId: string): Promise<OcspAnswer> {
+  if (!der) return { status: 'malformedRequest', der: errorResponse('malformedRequest') }
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')
+  const hit = deps.ocsp.cached(key)
+  if (hit) return hit
+  try {
+    return await deps.ocsp.respond(decodeOcspRequest(der), key)
+  } catch (e) {
+    if (e instanceof OcspProblem) return { status: e.status, der: errorResponse(e.status) }
+    deps.logger.error({ err: e, requestId }, 'OCSP request failed')
+    return { status: 'internalError', der: errorResponse('internalError') }
+  }
+}
+
+/** Decodes the GET form: the path after `/ocsp/` is the URL-encoded base64 of the DER request. */
+export function getRequestBytes(path: string): Uint8Array | undefined {
   const marker = '/ocsp/'
   const at = path.indexOf(marker)
   if (at < 0) return undefined
@@ -52,21 +88,15 @@ function getRequestBytes(c: Context): Uint8Array | undefined {
 export function ocspApp(deps: OcspDeps) {
   const app = new Hono<AppEnv>()
 
-  async function answer(c: Context, der: Uint8Array | undefined): Promise<Response> {
-    if (!der) return render(c, { status: 'malformedRequest', der: errorResponse('malformedRequest') })
-    const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')
-    const hit = deps.ocsp.cached(key)
-    if (hit) return render(c, hit)
-    try {
-      return render(c, await deps.ocsp.respond(decodeOcspRequest(der), key))
-    } catch (e) {
-      if (e instanceof OcspProblem) return render(c, { status: e.status, der: errorResponse(e.status) })
-      deps.logger.error({ err: e, requestId: c.get('requestId') }, 'OCSP request failed')
-      return render(c, { status: 'internalError', der: errorResponse('internalError') })
-    }
+  async function respond(c: Context<AppEnv>, der: Uint8Array | undefined): Promise<Response> {
+    const answer = await answerOcsp(deps, der, c.get('requestId'))
+    const out = renderOcsp(answer, c.req.method, c.req.header('if-none-match'))
+    return new Response(out.body as Uint8Array<ArrayBuffer> | undefined, { status: out.status, headers: out.headers })
   }
 
-  app.post('/', async (c) => answer(c, new Uint8Array(await c.req.arrayBuffer())))
-  app.get('/*', async (c) => answer(c, getRequestBytes(c)))
+  app.post('/', async (c) => respond(c, new Uint8Array(await c.req.arrayBuffer())))
+  app.get('/*', async (c) => respond(c, getRequestBytes(new URL(c.req.url).pathname)))
   return app
 }
+
+export { ocspFastPath, OCSP_PATH } from './node.js'
