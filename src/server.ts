@@ -128,7 +128,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const tls = await ensureServerCertificate(config.dataDir, names, issuance)
     const { keys, generatedFile } = resolveApiKeys(config)
     await revocation.start()
-    if (config.scep.enabled) scep = await startScep({ config, store, issuance, logger })
+    if (config.scep.enabled) scep = await startScep({ config, store, issuance, logger, backends })
     const apps = createApp({ config, store, backends, issuance, logger, metrics, apiKeys: keys, revocation, scep })
 
     const caPem = (await Promise.all(backends.all().map((b) => b.chain())))

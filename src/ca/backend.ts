@@ -119,6 +119,19 @@ export interface CanGenerateKey {
 }
 export const canGenerateKey = (b: CaBackend): b is CaBackend & CanGenerateKey => 'issueWithKey' in b
 
+/**
+ * Optional: the backend comes with a secret store (Vault KV v2), where the server keeps its own long-lived keys
+ * (the SCEP RA key) instead of the data dir. Each put writes a new version; get reads the latest.
+ */
+export interface CanKeepSecrets {
+  putSecret(name: string, data: Record<string, string>): Promise<void>
+  /** The latest version of the secret, or undefined when none was written. */
+  getSecret(name: string): Promise<Record<string, string> | undefined>
+  /** Where a secret lives, for logs and messages (e.g. `secret/data/enroll/scep-ra/vault/ra`). */
+  secretLocation(name: string): string
+}
+export const canKeepSecrets = (b: CaBackend): b is CaBackend & CanKeepSecrets => 'putSecret' in b
+
 /** What a CRL builder needs from a CA that signs its own CRLs (the local CA). */
 export interface CrlSigner {
   issuerNameDer: Der

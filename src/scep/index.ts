@@ -1,12 +1,14 @@
 // SCEP services of one server instance (RFC 8894): the RA credentials and the challenge checks. The wire
 // protocol (protocols/scep) uses these; the admin API and the CLI mint challenges through them.
 import type { Logger } from 'pino'
+import { canKeepSecrets } from '../ca/backend.js'
+import type { BackendRegistry } from '../ca/registry.js'
 import { acceptsChallenges } from '../config/scep.js'
 import type { Config } from '../config/schema.js'
 import type { IssuanceService } from '../issuance/service.js'
 import type { Store } from '../store/index.js'
 import { createChallengeService, type ChallengeService } from './challenges.js'
-import { startRaService, type RaService } from './ra.js'
+import { fileRaKeyStore, secretRaKeyStore, startRaService, type RaKeyStore, type RaService } from './ra.js'
 
 export type { ChallengeCheck, ChallengeService, MintedChallenge } from './challenges.js'
 export type { KeyTransport, RaCredential, RaService } from './ra.js'
@@ -30,14 +32,22 @@ export async function startScep(deps: {
   store: Store
   issuance: IssuanceService
   logger: Logger
+  /** CA backends; one with a secret store (Vault KV) keeps its RA key there instead of the data dir. */
+  backends?: Pick<BackendRegistry, 'get'> | undefined
 }): Promise<ScepServices> {
   const { config, logger } = deps
+  const files = fileRaKeyStore(config.dataDir)
+  const keyStoreFor = (id: string): RaKeyStore => {
+    const backend = deps.backends?.get(id)
+    return backend && canKeepSecrets(backend) ? secretRaKeyStore(backend) : files
+  }
   const ra = await startRaService({
     dataDir: config.dataDir,
     backendIds: scepBackends(config),
     keyBits: config.scep.raKeyBits,
     issuance: deps.issuance,
     logger,
+    keyStoreFor,
   })
   const enrollmentDisabled = Object.entries(config.scep.labels)
     .filter(([, label]) => !acceptsChallenges(label))

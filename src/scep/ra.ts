@@ -1,12 +1,13 @@
 // The SCEP registration authority (RFC 8894 §2.2, §3.1): one RSA key and certificate per CA backend that SCEP
 // labels use. Clients encrypt their requests to it and verify our replies with it. The certificate is issued by
 // the serving CA through the issuance service (internal profile scep-ra-<backend>, so it is in the inventory), the
-// key is kept 0600 in <dataDir>/scep/<backend>/, and both are replaced when a third of the validity is left or the
-// issuing CA changed. The previous RA stays usable for decryption until it expires: clients cache GetCACert.
+// key is kept 0600 in <dataDir>/scep/<backend>/ — or in the backend's secret store (Vault KV v2) when it has one —
+// and both are replaced when a third of the validity is left or the issuing CA changed. The previous RA stays usable for decryption until it expires: clients cache GetCACert.
 import { constants, createPrivateKey, privateDecrypt, sign as cryptoSign, webcrypto, type KeyObject } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import type { CanKeepSecrets } from '../ca/backend.js'
 import { scepRaProfileName } from '../config/scep.js'
 import type { IssuanceService } from '../issuance/service.js'
 import { parseCsr } from '../pki/csr.js'
@@ -77,12 +78,69 @@ async function newKeyAndCsr(bits: number, backendId: string) {
   return { csrDer: new Uint8Array(csr.rawData), keyPem: toPem(pkcs8, 'PRIVATE KEY') }
 }
 
+/** The two RA slots of a backend: the current RA and the one it replaced (kept for decryption until it expires). */
+export type RaSlot = 'ra' | 'ra-previous'
+export interface StoredRa {
+  certPem: string
+  keyPem: string
+}
+
+/** Where RA keys and certificates are kept: files in the data dir, or the CA backend's secret store (Vault KV). */
+export interface RaKeyStore {
+  load(backendId: string, slot: RaSlot): Promise<StoredRa | undefined>
+  save(backendId: string, slot: RaSlot, ra: StoredRa): Promise<void>
+  /** Where a slot lives, for logs. */
+  location(backendId: string, slot: RaSlot): string
+}
+
+/** `<dataDir>/scep/<backend>/<slot>.key.pem` (0600) and `.crt.pem`, each replaced atomically. */
+export function fileRaKeyStore(dataDir: string): RaKeyStore {
+  const dirOf = (id: string) => join(dataDir, 'scep', id)
+  return {
+    async load(id, slot) {
+      const keyPath = join(dirOf(id), `${slot}.key.pem`)
+      const certPath = join(dirOf(id), `${slot}.crt.pem`)
+      if (!existsSync(keyPath) || !existsSync(certPath)) return undefined
+      return { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+    },
+    async save(id, slot, ra) {
+      const dir = dirOf(id)
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      for (const [file, text, mode] of [
+        [`${slot}.key.pem`, ra.keyPem, 0o600],
+        [`${slot}.crt.pem`, ra.certPem, 0o644],
+      ] as const) {
+        writeFileSync(join(dir, `${file}.tmp`), text, { mode })
+        renameSync(join(dir, `${file}.tmp`), join(dir, file))
+      }
+    },
+    location: (id, slot) => join(dirOf(id), `${slot}.crt.pem`),
+  }
+}
+
+/** The backend's secret store (Vault KV v2): one secret per slot at `scep-ra/<backend>/<slot>`, versioned by KV. */
+export function secretRaKeyStore(secrets: CanKeepSecrets): RaKeyStore {
+  const name = (id: string, slot: RaSlot) => `scep-ra/${id}/${slot}`
+  return {
+    async load(id, slot) {
+      const data = await secrets.getSecret(name(id, slot))
+      const certPem = data?.['certificate']
+      const keyPem = data?.['private_key']
+      return certPem && keyPem ? { certPem, keyPem } : undefined
+    },
+    save: (id, slot, ra) => secrets.putSecret(name(id, slot), { certificate: ra.certPem, private_key: ra.keyPem }),
+    location: (id, slot) => secrets.secretLocation(name(id, slot)),
+  }
+}
+
 export interface RaDeps {
   dataDir: string
   backendIds: string[]
   keyBits: number
   issuance: Pick<IssuanceService, 'issue' | 'chainFor' | 'chainForBackend'>
   logger: Logger
+  /** Where each backend's RA is kept; the data dir when unset. */
+  keyStoreFor?: (backendId: string) => RaKeyStore
   now?: () => number
 }
 
@@ -91,33 +149,23 @@ export async function startRaService(deps: RaDeps): Promise<RaService> {
   const now = deps.now ?? Date.now
   const current = new Map<string, RaCredential>()
   const previous = new Map<string, RaCredential>()
-  const dirOf = (id: string) => join(deps.dataDir, 'scep', id)
+  const files = fileRaKeyStore(deps.dataDir)
+  const storeOf = deps.keyStoreFor ?? (() => files)
 
-  function load(id: string, name: 'ra' | 'ra-previous'): RaCredential | undefined {
-    const keyPath = join(dirOf(id), `${name}.key.pem`)
-    const certPath = join(dirOf(id), `${name}.crt.pem`)
-    if (!existsSync(keyPath) || !existsSync(certPath)) return undefined
+  async function load(id: string, slot: RaSlot): Promise<RaCredential | undefined> {
+    const store = storeOf(id)
+    const stored = await store.load(id, slot)
+    if (!stored) return undefined
     try {
-      return raCredential(id, readFileSync(certPath, 'utf8'), readFileSync(keyPath, 'utf8'))
+      return raCredential(id, stored.certPem, stored.keyPem)
     } catch (err) {
-      deps.logger.warn({ err, backend: id, file: certPath }, 'scep: cannot load RA credentials; issuing new ones')
+      deps.logger.warn({ err, backend: id, at: store.location(id, slot) }, 'scep: cannot load RA credentials; issuing new ones')
       return undefined
     }
   }
 
-  function write(id: string, name: 'ra' | 'ra-previous', keyPem: string, certPem: string) {
-    const dir = dirOf(id)
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    for (const [file, text, mode] of [
-      [`${name}.key.pem`, keyPem, 0o600],
-      [`${name}.crt.pem`, certPem, 0o644],
-    ] as const) {
-      writeFileSync(join(dir, `${file}.tmp`), text, { mode })
-      renameSync(join(dir, `${file}.tmp`), join(dir, file))
-    }
-  }
-
   async function issueNew(id: string): Promise<void> {
+    const store = storeOf(id)
     const { csrDer, keyPem } = await newKeyAndCsr(deps.keyBits, id)
     const outcome = await deps.issuance.issue({
       csr: await parseCsr(csrDer),
@@ -127,28 +175,31 @@ export async function startRaService(deps: RaDeps): Promise<RaService> {
     })
     if (outcome.status !== 'issued') throw new Error(`profile ${scepRaProfileName(id)} must not require approval`)
     const old = current.get(id)
-    const oldDir = dirOf(id)
-    if (old && existsSync(join(oldDir, 'ra.key.pem'))) {
-      write(id, 'ra-previous', readFileSync(join(oldDir, 'ra.key.pem'), 'utf8'), toPem(old.certificateDer, 'CERTIFICATE'))
+    const oldStored = old ? await store.load(id, 'ra') : undefined
+    if (old && oldStored) {
+      await store.save(id, 'ra-previous', oldStored)
       previous.set(id, old)
     }
     const certPem = toPem(outcome.certificateDer, 'CERTIFICATE')
-    write(id, 'ra', keyPem, certPem)
+    await store.save(id, 'ra', { certPem, keyPem })
     current.set(id, raCredential(id, certPem, keyPem))
-    deps.logger.info({ backend: id, serial: outcome.certificate.serial }, 'scep: issued a new RA certificate')
+    deps.logger.info(
+      { backend: id, serial: outcome.certificate.serial, at: store.location(id, 'ra') },
+      'scep: issued a new RA certificate',
+    )
   }
 
   async function rotateIfDue(): Promise<string[]> {
     const rotated: string[] = []
     for (const id of deps.backendIds) {
       const [issuing] = (await deps.issuance.chainForBackend(id)) ?? []
-      const ra = current.get(id) ?? load(id, 'ra')
+      const ra = current.get(id) ?? (await load(id, 'ra'))
       if (ra) current.set(id, ra)
       if (!ra || due(ra.certificate, issuing, now())) {
         await issueNew(id)
         rotated.push(id)
       }
-      const prev = previous.get(id) ?? load(id, 'ra-previous')
+      const prev = previous.get(id) ?? (await load(id, 'ra-previous'))
       if (prev && prev.certificate.notAfter.getTime() > now()) previous.set(id, prev)
       else previous.delete(id)
     }

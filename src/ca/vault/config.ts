@@ -66,6 +66,8 @@ export const vaultBackendSchema = z
     /** KV v2 mount that escrows server-generated keys at `<kvMount>/data/<kvPrefix>/<certificate-id>`. */
     kvMount: vaultPath.default('secret'),
     kvPrefix: vaultPath.default('certs'),
+    /** KV v2 path (under kvMount) of the server's own keys, e.g. the SCEP RA key at `<kvMount>/data/<secretsPrefix>/scep-ra/<backend>/ra`. */
+    secretsPrefix: vaultPath.default('enroll'),
     /** Timeout of one HTTP request to Vault, in milliseconds. */
     timeoutMs: z.number().int().positive().default(10_000),
     /** Vault's CRL (`<mount>/crl`) is cached this many seconds, and refetched after every revocation. */

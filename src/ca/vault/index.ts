@@ -8,6 +8,7 @@ import type {
   CaBackend,
   CanFetchCrl,
   CanGenerateKey,
+  CanKeepSecrets,
   EscrowedKey,
   KeyedSignResult,
   RevokeRequest,
@@ -71,7 +72,7 @@ export interface VaultBackendOptions {
   logger: Logger
 }
 
-export class VaultBackend implements CaBackend, CanFetchCrl, CanGenerateKey {
+export class VaultBackend implements CaBackend, CanFetchCrl, CanGenerateKey, CanKeepSecrets {
   readonly kind = 'vault' as const
   readonly id: string
   readonly #config: VaultBackendConfig
@@ -271,5 +272,25 @@ export class VaultBackend implements CaBackend, CanFetchCrl, CanGenerateKey {
       if (older) return older
     }
     return undefined
+  }
+
+  secretLocation(name: string): string {
+    return `${this.#config.kvMount}/data/${this.#config.secretsPrefix}/${name}`
+  }
+
+  async putSecret(name: string, data: Record<string, string>): Promise<void> {
+    const path = this.secretLocation(name)
+    await this.#vault(`POST ${path}`, (c) => c.write(path, { data }))
+  }
+
+  async getSecret(name: string): Promise<Record<string, string> | undefined> {
+    const path = this.secretLocation(name)
+    try {
+      const res = await this.#client.read<{ data: { data: Record<string, string> | null } }>(path)
+      return res.data.data ?? undefined
+    } catch (e) {
+      if (e instanceof VaultError && e.status === 404) return undefined
+      throw unavailable(this.id, `GET ${path}: ${e instanceof VaultError ? `HTTP ${e.status}: ${e.message}` : e}`, e)
+    }
   }
 }
