@@ -45,6 +45,12 @@ export function processCpuMs(pid: number): number | undefined {
   return stat === undefined ? undefined : statUs(stat) / 1000
 }
 
+/** CPU time of one thread of a live process in ms (the main thread's id is the pid); undefined off Linux. */
+export function threadCpuMs(pid: number, tid: number): number | undefined {
+  const stat = readTicks(`/proc/${pid}/task/${tid}/stat`)
+  return stat === undefined ? undefined : statUs(stat) / 1000
+}
+
 /** CPU time of this process's main thread (the JavaScript thread) in ms; undefined off Linux. */
 export function mainThreadCpuMs(): number | undefined {
   const stat = readTicks(`/proc/self/task/${process.pid}/stat`)

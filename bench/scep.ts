@@ -6,10 +6,14 @@
 // the figures are the servers' work: unwrap the key, decrypt, verify, issue, store, sign and encrypt the CertRep.
 // scepserver listens on all interfaces, so the whole run re-executes itself in a private network namespace
 // (`unshare -n`, loopback only). PostgreSQL's TCP port is not reachable from there, but its unix socket is: a small
-// forwarder in this process listens on 127.0.0.1:5432 inside the namespace, and enroll runs on PostgreSQL in a fresh
+// forwarder process listens on 127.0.0.1:5432 inside the namespace, and enroll runs on PostgreSQL in a fresh
 // schema (the embedded store when there is no local socket). Knobs: BENCH_SCALE (as run.ts), BENCH_PG_SOCKET (the
 // PostgreSQL unix socket, default /var/run/postgresql/.s.PGSQL.5432), BENCH_SCEP_PROF=<dir> (a V8 CPU profile of
-// the enroll process, node --cpu-prof).
+// the enroll process, node --cpu-prof), BENCH_SCEP_ENROLL_CLI=<path to dist/src/cli/index.js> (serve another build
+// of enroll, e.g. an older commit's, against this run's client: A/B comparisons of the server alone).
+// Each row also says where the CPU went per enrollment (server process, this load client, PostgreSQL, and the share
+// of the host other processes took meanwhile): on a 2-core host the client and PostgreSQL share the CPU with the
+// server, so the ratio is only meaningful with "others" near 0.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import {
   createHash,
@@ -19,7 +23,7 @@ import {
   webcrypto,
 } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer, type Server } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,12 +35,13 @@ import {
   digestOid,
   issuerAndSerialNumber,
   OID,
-  parseBer,
 } from '../protocols/scep/codec/cms.js'
 import { sealEnvelope } from '../protocols/scep/codec/envelope.js'
 import { decodePkiMessage } from '../protocols/scep/codec/pki-message.js'
+import { decodeSignedData } from '../protocols/scep/codec/signed-data.js'
+import { decodeBer } from '../src/pki/ber.js'
+import { cpuSince, hostLoad, processCpuMs, sampleCpu, threadCpuMs, type CpuUsage } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
-import type * as asn1js from 'asn1js'
 import postgres from 'postgres'
 import { freePort } from './net.js'
 
@@ -46,7 +51,7 @@ const CHALLENGE = 'bench-secret'
 const scale = Number(process.env['BENCH_SCALE'] ?? 1)
 const n = (count: number) => Math.max(1, Math.round(count * scale))
 const counts = { warmUp: n(40), run: n(600) }
-const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
+const cliPath = process.env['BENCH_SCEP_ENROLL_CLI'] || fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const rsa = {
   name: 'RSASSA-PKCS1-v1_5',
   hash: 'SHA-256',
@@ -91,19 +96,50 @@ function spawnLogged(
 const pgSocket = process.env['BENCH_PG_SOCKET'] || '/var/run/postgresql/.s.PGSQL.5432'
 const pgUrl = 'postgres://postgres@127.0.0.1:5432/test'
 
-/** 127.0.0.1:5432 inside the namespace → PostgreSQL's unix socket outside it. */
-function forwardPostgres(): Promise<Server | undefined> {
-  if (!existsSync(pgSocket)) return Promise.resolve(undefined)
-  const server = createServer((c) => {
-    const u = connect(pgSocket)
-    c.pipe(u).pipe(c)
-    c.on('error', () => u.destroy())
-    u.on('error', () => c.destroy())
+/** 127.0.0.1:5432 inside the namespace → PostgreSQL's unix socket outside it (piping, nothing parsed). */
+const forwarderScript = (socket: string) => `
+const { createServer, connect } = require('node:net')
+const server = createServer((c) => {
+  const u = connect(${JSON.stringify(socket)})
+  c.pipe(u).pipe(c)
+  c.on('error', () => u.destroy())
+  u.on('error', () => c.destroy())
+})
+server.once('error', (e) => { console.error(e.message); process.exit(1) })
+server.listen(5432, '127.0.0.1', () => console.log('listening'))
+`
+
+interface Forwarder {
+  /** The forwarding process (undefined when it runs in this process: BENCH_SCEP_FORWARDER=inline). */
+  pid: number | undefined
+  close(): void
+}
+
+/**
+ * The forwarder runs in a process of its own: in this one, every database round trip of the server would wait for
+ * the load client's event loop (its CPU still counts: the "forwarder" figure).
+ */
+async function forwardPostgres(): Promise<Forwarder | undefined> {
+  if (!existsSync(pgSocket)) return undefined
+  if (process.env['BENCH_SCEP_FORWARDER'] === 'inline') {
+    const server = createServer((c) => {
+      const u = connect(pgSocket)
+      c.pipe(u).pipe(c)
+      c.on('error', () => u.destroy())
+      u.on('error', () => c.destroy())
+    })
+    const ok = await new Promise<boolean>((done) => {
+      server.once('error', () => done(false))
+      server.listen(5432, '127.0.0.1', () => done(true))
+    })
+    return ok ? { pid: undefined, close: () => server.close() } : undefined
+  }
+  const child = spawn(process.execPath, ['-e', forwarderScript(pgSocket)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const ok = await new Promise<boolean>((done) => {
+    child.stdout!.once('data', () => done(true))
+    child.once('exit', () => done(false))
   })
-  return new Promise((done) => {
-    server.once('error', () => done(undefined))
-    server.listen(5432, '127.0.0.1', () => done(server))
-  })
+  return ok ? { pid: child.pid, close: () => child.kill('SIGTERM') } : undefined
 }
 
 async function startEnroll(usePostgres: boolean): Promise<Target> {
@@ -171,13 +207,7 @@ async function recipientOf(url: string): Promise<Uint8Array> {
   const r = await fetch(`${url}?operation=GetCACert`)
   const body = new Uint8Array(await r.arrayBuffer())
   if (!(r.headers.get('content-type') ?? '').includes('ra-cert')) return body
-  const ci = parseBer(body) as asn1js.Sequence
-  const signed = (ci.valueBlock.value[1] as asn1js.Constructed).valueBlock
-    .value[0] as asn1js.Sequence
-  const certs = signed.valueBlock.value.find(
-    (b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 0,
-  ) as asn1js.Constructed
-  return new Uint8Array(certs.valueBlock.value[0]!.toBER(false))
+  return decodeSignedData(decodeBer(body)).certificates[0]!.slice()
 }
 
 interface Requester {
@@ -269,7 +299,19 @@ async function enrollAll(
   return { ...result, refused, perSecond: (result.count - refused) / result.seconds }
 }
 
-async function measure(target: Target, pool: Requester[]) {
+interface Measured extends RunResult {
+  refused: number
+  cpu: CpuUsage
+  /** CPU time of the PostgreSQL forwarder process during the run, in ms. */
+  forwarderMs: number | undefined
+  /** CPU time of the server process during the run, in ms (every thread). */
+  serverMs: number | undefined
+  /** Share of the run the server's main thread was on a CPU (a single-threaded event loop tops out at 100%). */
+  serverMainBusy: number | undefined
+  load1: number
+}
+
+async function measure(target: Target, pool: Requester[], forwarderPid: number | undefined): Promise<Measured> {
   const recipient = await recipientOf(target.url)
   const build = (count: number, tag: string) =>
     Promise.all(
@@ -279,13 +321,33 @@ async function measure(target: Target, pool: Requester[]) {
     )
   await enrollAll(target, await build(counts.warmUp, `warm-${target.name.length}`))
   const messages = await build(counts.run, `run-${target.name.length}`)
-  return enrollAll(target, messages)
+  const load1 = hostLoad().load1
+  const before = sampleCpu()
+  const pid = target.child.pid!
+  const serverBefore = processCpuMs(pid)
+  const mainBefore = threadCpuMs(pid, pid)
+  const forwarderBefore = forwarderPid === undefined ? undefined : processCpuMs(forwarderPid)
+  const r = await enrollAll(target, messages)
+  const forwarderAfter = forwarderPid === undefined ? undefined : processCpuMs(forwarderPid)
+  const forwarderMs = forwarderBefore === undefined || forwarderAfter === undefined ? undefined : forwarderAfter - forwarderBefore
+  const serverAfter = processCpuMs(pid)
+  const mainAfter = threadCpuMs(pid, pid)
+  const cpu = cpuSince(before)
+  const serverMs = serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore
+  // The server and the forwarder are "other" processes to cpu.ts; they are accounted for here.
+  const othersShare =
+    cpu.othersShare === undefined || serverMs === undefined
+      ? undefined
+      : Math.max(0, cpu.othersShare - (serverMs + (forwarderMs ?? 0)) / (r.seconds * 1000 * hostLoad().cores))
+  const serverMainBusy =
+    mainBefore === undefined || mainAfter === undefined ? undefined : (mainAfter - mainBefore) / (r.seconds * 1000)
+  return { ...r, cpu: { ...cpu, othersShare }, forwarderMs, serverMs, serverMainBusy, load1 }
 }
 
 async function inNamespace(): Promise<void> {
   process.stderr.write('building requesters …\n')
   const pool = await requesters(16)
-  const rows: { name: string; r: RunResult & { refused: number } }[] = []
+  const rows: { name: string; r: Measured }[] = []
   const forwarder = await forwardPostgres()
   for (const start of [() => startEnroll(forwarder !== undefined), startMicromdm]) {
     let target: Target | undefined
@@ -294,7 +356,7 @@ async function inNamespace(): Promise<void> {
       process.stderr.write(
         `${target.name}: ${counts.run} PKCSReq at concurrency ${CONCURRENCY} …\n`,
       )
-      rows.push({ name: target.name, r: await measure(target, pool) })
+      rows.push({ name: target.name, r: await measure(target, pool, forwarder?.pid) })
     } finally {
       target?.child.kill('SIGTERM')
       if (target) await new Promise((done) => target!.child.once('exit', done))
@@ -307,11 +369,17 @@ async function inNamespace(): Promise<void> {
     `SCEP PKCSReq (RSA-2048 requester, AES-128, SHA-256, POST), concurrency ${CONCURRENCY}, ${counts.run} enrollments each\n`,
   )
   process.stdout.write(
-    '| server | enrollments/s | p50 ms | p99 ms | refused |\n|:--|--:|--:|--:|--:|\n',
+    '| server | enrollments/s | p50 ms | p99 ms | refused | CPU ms/enrollment: server · client · PostgreSQL (+ forwarder) | server main thread busy | others | load1 |\n' +
+      '|:--|--:|--:|--:|--:|:--|--:|--:|--:|\n',
   )
+  const per = (ms: number | undefined, r: Measured) => (ms === undefined ? '-' : (ms / r.count).toFixed(2))
   for (const { name, r } of rows)
     process.stdout.write(
-      `| ${name} | ${f(r.perSecond)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.refused} |\n`,
+      `| ${name} | ${f(r.perSecond)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.refused} | ` +
+        `${per(r.serverMs, r)} · ${per(r.cpu.processMs, r)} · ${per(r.cpu.postgresMs, r)}` +
+        `${r.forwarderMs === undefined ? '' : ` (+ ${per(r.forwarderMs, r)})`} | ` +
+        `${r.serverMainBusy === undefined ? '-' : `${(r.serverMainBusy * 100).toFixed(0)}%`} | ` +
+        `${r.cpu.othersShare === undefined ? '-' : `${(r.cpu.othersShare * 100).toFixed(0)}%`} | ${r.load1.toFixed(2)} |\n`,
     )
   const [ours, theirs] = rows
   if (ours && theirs) {

@@ -1,6 +1,6 @@
 // Account rules: RFC 8555 §7.3 contacts, §7.3.4 External Account Binding.
 import { compilePatterns } from '../../src/policy/patterns.js'
-import type { AcmeEabKey, AcmeIdentifier } from '../../src/store/index.js'
+import type { AcmeAccount, AcmeEabKey, AcmeIdentifier } from '../../src/store/index.js'
 import { decodeNestedJws, eabAlgorithms, sameKey, verifySignature, type PublicJwk } from './codec/jws.js'
 import type { AcmeContext } from './context.js'
 import { AcmeProblem } from './problems.js'
@@ -42,7 +42,7 @@ export async function verifyExternalAccountBinding(ctx: AcmeContext, eab: unknow
   if (key.accountId) throw new AcmeProblem('unauthorized', 'the external account key is already bound to an account')
   let payload: Uint8Array
   try {
-    payload = await verifySignature(jws, key.hmacKey, [header.alg])
+    payload = await verifySignature(jws, key.hmacKey, header.alg as (typeof eabAlgorithms)[number])
   } catch {
     throw new AcmeProblem('unauthorized', 'externalAccountBinding MAC does not verify')
   }
@@ -65,4 +65,25 @@ export async function preauthorizedMatcher(ctx: AcmeContext, eabKeyId: string | 
   if (!key?.domains.length) return () => false
   const patterns = compilePatterns({ dns: key.domains, ip: [], email: [], uri: [], commonName: [] })
   return (id) => id.type === 'dns' && patterns.allows(id)
+}
+
+/**
+ * Accounts this instance has seen, by id (bounded, most recently used kept): the key a kid request is verified with
+ * before the database is asked (RFC 8555 §6.2). Only a hint — verifyJws re-reads the account in the statement that
+ * consumes the nonce, so a key changed or an account deactivated by another instance counts from the next request.
+ */
+export function knownAccounts(max = 10_000) {
+  const byId = new Map<string, AcmeAccount>()
+  return {
+    get(id: string): AcmeAccount | undefined {
+      return byId.get(id)
+    },
+    /** Records the account as read now; one that is no longer valid is forgotten. */
+    remember(account: AcmeAccount): void {
+      byId.delete(account.id)
+      if (account.status !== 'valid') return
+      if (byId.size >= max) byId.delete(byId.keys().next().value!)
+      byId.set(account.id, account)
+    },
+  }
 }

@@ -6,6 +6,7 @@ import type { Config } from '../../src/config/schema.js'
 import type { AppEnv } from '../../src/http/middleware.js'
 import type { IssuanceService } from '../../src/issuance/service.js'
 import type { AcmeAccount, Store } from '../../src/store/index.js'
+import { knownAccounts } from './accounts.js'
 import { createResolver, type ValidationNetwork, type ValidationPolicy } from './challenges/index.js'
 import { accountKeyCache, type ProtectedHeader, type PublicJwk } from './codec/jws.js'
 import { createLinks, type Links } from './links.js'
@@ -27,6 +28,8 @@ export interface VerifiedJws {
   account: AcmeAccount | undefined
   /** jwk mode: the key that signed. */
   jwk: PublicJwk | undefined
+  /** jwk mode: the account holding that key, if any (read with the nonce; newAccount answers with it). */
+  keyAccount: AcmeAccount | undefined
   /** RFC 7638 thumbprint of the signing key. */
   thumbprint: string
   url: string
@@ -39,10 +42,28 @@ export interface AcmeContext extends AcmeDeps {
   links: Links
   nonces: NonceSource
   accountKeys: ReturnType<typeof accountKeyCache>
+  accounts: ReturnType<typeof knownAccounts>
+  recentCertificates: ReturnType<typeof recentCertificates>
   net: ValidationNetwork
   validation: ValidationPolicy
   /** Background validations in flight (awaited on shutdown by tests). */
   inflight: Set<Promise<void>>
+}
+
+/**
+ * Certificates this instance issued over ACME lately, by serial (bounded, oldest dropped): the download that follows
+ * finalize (§7.4.2) needs no lookup. An issued certificate never changes, so an entry cannot go stale; a download
+ * on another instance, or of an older certificate, reads the inventory.
+ */
+export function recentCertificates(max = 1000) {
+  const bySerial = new Map<string, { der: Uint8Array; backendId: string }>()
+  return {
+    get: (serial: string) => bySerial.get(serial),
+    remember(serial: string, issued: { der: Uint8Array; backendId: string }): void {
+      if (bySerial.size >= max) bySerial.delete(bySerial.keys().next().value!)
+      bySerial.set(serial, issued)
+    },
+  }
 }
 
 export function createAcmeContext(deps: AcmeDeps): AcmeContext {
@@ -53,6 +74,8 @@ export function createAcmeContext(deps: AcmeDeps): AcmeContext {
     links: createLinks(deps.config.publicUrl),
     nonces: createNonceSource(deps.store.acme, acme.nonceLifetimeSeconds),
     accountKeys: accountKeyCache(),
+    accounts: knownAccounts(),
+    recentCertificates: recentCertificates(),
     net: {
       resolver: createResolver(acme.dnsResolver, timeoutMs),
       http01Port: acme.http01Port,

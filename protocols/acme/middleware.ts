@@ -1,6 +1,7 @@
 // The request checks every ACME route composes (RFC 8555 §6): named middleware, listed per route in routes.ts.
 import type { MiddlewareHandler } from 'hono'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { AcmeAccount } from '../../src/store/index.js'
 import {
   decodeFlattenedJws,
   decodePayload,
@@ -8,6 +9,8 @@ import {
   thumbprint,
   toPublicJwk,
   verifySignature,
+  type AccountKeyAlgorithm,
+  type FlattenedJws,
 } from './codec/jws.js'
 import type { AcmeContext, AcmeEnv } from './context.js'
 import { linkValue } from './links.js'
@@ -47,9 +50,10 @@ export type KeyMode = 'jwk' | 'kid' | 'either'
  * RFC 8555 §6.2–§6.5 request authentication, in order: flattened JWS; supported alg (else
  * badSignatureAlgorithm); protected `url` equal to the URL requested (else unauthorized); exactly one of jwk/kid
  * as the route allows (jwk only for newAccount and revokeCert); kid names a valid account of ours (else
- * accountDoesNotExist / unauthorized); the signature verifies; the nonce is fresh and unused (else badNonce,
- * checked after the signature so forged requests cannot burn nonces); the payload is empty (POST-as-GET) or a
- * JSON object.
+ * accountDoesNotExist / unauthorized); the signature verifies with the account's current key; the nonce is fresh
+ * and unused (else badNonce, checked after the signature so forged requests cannot burn nonces); the payload is
+ * empty (POST-as-GET) or a JSON object. The nonce is consumed in the same statement that reads the signing
+ * account, so each request costs one round trip and sees the account as it is now, whichever instance changed it.
  */
 export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<AcmeEnv> {
   return async function verifyJws(c, next) {
@@ -65,20 +69,54 @@ export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<Ac
     if (hasJwk && mode === 'kid') throw new AcmeProblem('malformed', 'this resource requires a kid (account URL), not a jwk')
     if (hasKid && mode === 'jwk') throw new AcmeProblem('malformed', 'this resource requires a jwk, not a kid')
 
-    const jwk = hasJwk ? toPublicJwk(header.jwk) : undefined
-    let account
-    if (hasKid) {
-      const id = typeof header.kid === 'string' ? ctx.links.accountIdOf(header.kid) : undefined
-      account = id ? await ctx.store.acme.accounts.byId(id) : undefined
-      if (!account) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
-      if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${account.status}`)
+    if (hasJwk) {
+      const jwk = toPublicJwk(header.jwk)
+      const payloadBytes = await verifySignature(jws, await ctx.accountKeys.get(jwk, alg), alg)
+      const keyThumbprint = await thumbprint(jwk)
+      const { fresh, account } = await ctx.nonces.consumeWithAccount(header.nonce, { thumbprint: keyThumbprint })
+      if (!fresh) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
+      const payload = decodePayload(payloadBytes)
+      c.set('jws', { header, payload, account: undefined, jwk, keyAccount: account, thumbprint: keyThumbprint, url: expectedUrl })
+      return next()
     }
-    const key = await ctx.accountKeys.get(jwk ?? toPublicJwk(account!.jwk), alg)
-    const payloadBytes = await verifySignature(jws, key, [alg])
-    if (!(await ctx.nonces.consume(header.nonce))) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
+    const id = typeof header.kid === 'string' ? ctx.links.accountIdOf(header.kid) : undefined
+    if (!id) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
+    const { account, payloadBytes } = await verifyWithAccountKey(ctx, id, jws, alg)
+    const read = await ctx.nonces.consumeWithAccount(header.nonce, { id })
+    const current = requireValidAccount(read.account)
+    ctx.accounts.remember(current)
+    // The key changed (on another instance) after we verified: the signature must hold for the current key.
+    if (current.thumbprint !== account.thumbprint) await verifySignature(jws, await ctx.accountKeys.get(toPublicJwk(current.jwk), alg), alg)
+    if (!read.fresh) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
     const payload = decodePayload(payloadBytes)
-    c.set('jws', { header, payload, account, jwk, thumbprint: account?.thumbprint ?? (await thumbprint(jwk!)), url: expectedUrl })
-    await next()
+    c.set('jws', { header, payload, account: current, jwk: undefined, keyAccount: undefined, thumbprint: current.thumbprint, url: expectedUrl })
+    return next()
+  }
+}
+
+function requireValidAccount(account: AcmeAccount | undefined): AcmeAccount {
+  if (!account) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
+  if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${account.status}`)
+  return account
+}
+
+/**
+ * Verifies a kid request with the account's key: the one this instance knows (no round trip), or read from the
+ * store. A signature that fails with a known key is tried once more with the stored one, which another instance
+ * may have rolled over (§7.3.5).
+ */
+async function verifyWithAccountKey(ctx: AcmeContext, id: string, jws: FlattenedJws, alg: AccountKeyAlgorithm) {
+  const load = async () => requireValidAccount(await ctx.store.acme.accounts.byId(id))
+  const known = ctx.accounts.get(id)
+  let account = known ?? (await load())
+  const verifyWith = async (a: AcmeAccount) => verifySignature(jws, await ctx.accountKeys.get(toPublicJwk(a.jwk), alg), alg)
+  try {
+    return { account, payloadBytes: await verifyWith(account) }
+  } catch (e) {
+    if (!known) throw e
+    account = await load()
+    if (account.thumbprint === known.thumbprint) throw e
+    return { account, payloadBytes: await verifyWith(account) }
   }
 }
 

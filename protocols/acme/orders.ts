@@ -1,13 +1,15 @@
 // Order rules: authorizations for a new order (reuse within the window, pre-authorization), profile
 // selection (draft-aaron-acme-profiles), RFC 9773 `replaces`, and following an order held for approval.
-import { createPublicKey } from 'node:crypto'
-import { IssuanceError } from '../../src/errors.js'
-import type { AcmeAccount, AcmeIdentifier, AcmeOrder, NewAuthorization } from '../../src/store/index.js'
+import { IssuanceError, isIssuanceError } from '../../src/errors.js'
+import { parseCsr, type ParsedCsr } from '../../src/pki/csr.js'
+import { publicKeyFromSpki } from '../../src/pki/public-key.js'
+import type { AcmeAccount, AcmeIdentifier, AcmeOrder, NewAuthorization, NewOrder } from '../../src/store/index.js'
 import { preauthorizedMatcher } from './accounts.js'
 import { decodeCertId } from './codec/cert-id.js'
 import { thumbprint, toPublicJwk } from './codec/jws.js'
 import type { AcmeContext } from './context.js'
-import { authzIdentifierFor, challengeTypesFor } from './identifiers.js'
+import { decodeFinalize } from './codec/resources.js'
+import { authzIdentifierFor, challengeTypesFor, requireCsrMatchesOrder } from './identifiers.js'
 import { AcmeProblem, type ProblemOptions } from './problems.js'
 
 /** draft-aaron-acme-profiles §4: a named profile must be one we expose, else invalidProfile. */
@@ -37,30 +39,25 @@ export function requireIdentifiersAllowed(ctx: AcmeContext, profile: string | un
   if (subproblems.length) throw new AcmeProblem('rejectedIdentifier', `${subproblems.length} identifiers are not allowed`, { subproblems })
 }
 
-/** One authorization per identifier: a reusable valid one of the account, or a new one (§7.1.4, §7.4). */
+/**
+ * One new authorization per identifier (§7.1.4), pre-authorized when the account's EAB key covers the name; the
+ * store puts a reusable valid one of the account in its place when there is one (§7.4, `authzReuseSeconds`).
+ */
 export async function planAuthorizations(
   ctx: AcmeContext,
   account: AcmeAccount,
   identifiers: AcmeIdentifier[],
   now: Date,
-): Promise<(string | NewAuthorization)[]> {
+): Promise<Pick<NewOrder, 'authorizations' | 'reuseValidatedAfter'>> {
   const acme = ctx.config.acme
   const preauthorized = await preauthorizedMatcher(ctx, account.eabKeyId)
   const expires = new Date(now.getTime() + acme.orderLifetimeSeconds * 1000)
-  const plan: (string | NewAuthorization)[] = []
-  for (const id of identifiers) {
+  const authorizations = identifiers.map((id): NewAuthorization => {
     const { identifier, wildcard } = authzIdentifierFor(id)
-    const reuse = acme.authzReuseSeconds
-      ? await ctx.store.acme.authorizations.findReusable(account.id, identifier, wildcard, new Date(now.getTime() - acme.authzReuseSeconds * 1000), expires)
-      : undefined
-    if (reuse) {
-      plan.push(reuse)
-      continue
-    }
-    const pre = preauthorized(id)
-    plan.push({ identifier, wildcard, challengeTypes: challengeTypesFor(identifier, wildcard), expires, preauthorized: pre })
-  }
-  return plan
+    return { identifier, wildcard, challengeTypes: challengeTypesFor(identifier, wildcard), expires, preauthorized: preauthorized(id) }
+  })
+  const reuseValidatedAfter = acme.authzReuseSeconds ? new Date(now.getTime() - acme.authzReuseSeconds * 1000) : undefined
+  return { authorizations, reuseValidatedAfter }
 }
 
 /**
@@ -99,11 +96,27 @@ export async function followPendingIssuance(ctx: AcmeContext, order: AcmeOrder):
   return order
 }
 
-/** RFC 8555 §11.1: the certificate key must not be the account key (badCSR). */
+/**
+ * The finalize CSR (§7.4): it parses and proves possession of its key (badCSR otherwise), requests exactly the
+ * order's identifiers, and its key is not the account key.
+ */
+export async function requireAcceptableCsr(payload: Record<string, unknown> | undefined, order: AcmeOrder, account: AcmeAccount): Promise<ParsedCsr> {
+  const csr = await parseCsr(decodeFinalize(payload)).catch((e: unknown) => {
+    throw isIssuanceError(e) ? new AcmeProblem('badCSR', e.detail) : e
+  })
+  requireCsrMatchesOrder(csr, order.identifiers)
+  await requireCsrKeyIsNotAccountKey(csr.publicKeyDer, account.thumbprint)
+  return csr
+}
+
+/**
+ * RFC 8555 §11.1: the certificate key must not be the account key (badCSR). Compared by RFC 7638 thumbprint of the
+ * CSR key's JWK (publicKeyFromSpki imports canonical keys from their JWK, avoiding OpenSSL's slow DER decoder).
+ */
 export async function requireCsrKeyIsNotAccountKey(csrPublicKeyDer: Uint8Array, accountThumbprint: string): Promise<void> {
   let jwk: unknown
   try {
-    jwk = createPublicKey({ key: Buffer.from(csrPublicKeyDer), format: 'der', type: 'spki' }).export({ format: 'jwk' })
+    jwk = publicKeyFromSpki(csrPublicKeyDer).export({ format: 'jwk' })
   } catch {
     return // a key node cannot export is not an account key type either
   }

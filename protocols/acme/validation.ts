@@ -28,13 +28,40 @@ export async function runValidation(ctx: AcmeContext, challenge: AcmeChallenge, 
   }
 }
 
-/** Starts validation without awaiting it (RFC 8555 §7.5.1: the client polls); tracked in ctx.inflight. */
-export function startValidation(ctx: AcmeContext, challenge: AcmeChallenge, authz: AcmeAuthorization, account: AcmeAccount): void {
-  const task: Promise<void> = runValidation(ctx, challenge, authz, account)
+/**
+ * Starts validation, tracked in ctx.inflight; resolves to the settled challenge once its outcome is recorded
+ * (undefined when it could not be), so the caller may wait a little for it (see `settledWithin`).
+ */
+export function startValidation(ctx: AcmeContext, challenge: AcmeChallenge, authz: AcmeAuthorization, account: AcmeAccount): Promise<AcmeChallenge | undefined> {
+  const task = runValidation(ctx, challenge, authz, account)
     .then((outcome) => ctx.store.acme.challenges.complete(challenge.id, outcome, ctx.config.acme.authzValiditySeconds))
-    .catch((err: unknown) => ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome'))
-    .finally(() => ctx.inflight.delete(task))
-  ctx.inflight.add(task)
+    .catch((err: unknown) => {
+      ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome')
+      return undefined
+    })
+    .finally(() => ctx.inflight.delete(done))
+  const done: Promise<void> = task.then(() => {})
+  ctx.inflight.add(done)
+  return task
+}
+
+/**
+ * RFC 8555 §7.5.1 leaves the client to poll while the server validates, and lets the response to the challenge
+ * already carry the outcome. A validation finished within `acme.validation.awaitSeconds` is answered with its
+ * outcome (the client needs no poll); a slower one goes on in the background and the answer is `processing`.
+ */
+export async function settledWithin(ctx: AcmeContext, validation: Promise<AcmeChallenge | undefined>): Promise<AcmeChallenge | undefined> {
+  const ms = ctx.config.acme.validation.awaitSeconds * 1000
+  if (!ms) return undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<undefined>((done) => {
+    timer = setTimeout(() => done(undefined), ms)
+  })
+  try {
+    return await Promise.race([validation, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** After this long a `processing` challenge is presumed orphaned (its instance died) and may be restarted. */

@@ -32,12 +32,18 @@ export const acmeSchema = z
     authzReuseSeconds: seconds.default(30 * 86400),
     /** Seconds a Replay-Nonce stays usable. */
     nonceLifetimeSeconds: seconds.min(10).default(3600),
-    /** Challenge validation: attempts before a challenge is invalid, seconds between them, timeout per attempt. */
+    /**
+     * Challenge validation: attempts before a challenge is invalid, seconds between them, timeout per attempt; and
+     * `awaitSeconds`, how long the response to a challenge waits for its validation: one finished by then is
+     * answered with its outcome, so the client needs no poll (RFC 8555 §7.5.1 allows either answer), a slower one
+     * is answered `processing` and goes on in the background. 0 always answers `processing` at once.
+     */
     validation: z
       .object({
         attempts: z.coerce.number().int().min(1).max(10).default(3),
         retryDelaySeconds: z.coerce.number().min(0).default(2),
         timeoutSeconds: z.coerce.number().positive().default(10),
+        awaitSeconds: z.coerce.number().min(0).max(30).default(2),
       })
       .strict()
       .prefault({}),

@@ -25,9 +25,23 @@ export function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 /** Header (tag + length) for content of `length` bytes. */
 export const derHeader = (tag: number, length: number) => concat([Uint8Array.of(tag), derLength(length)])
 
-export const tlv = (tag: number, ...content: Uint8Array[]) => {
-  const body = concat(content)
-  return concat([derHeader(tag, body.byteLength), body])
+/** One allocation per value: the header is written in front of the parts directly (no intermediate body copy). */
+export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const n = totalLength(content)
+  const lengthOctets = n < 0x80 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x1000000 ? 3 : 4
+  const out = new Uint8Array(2 + lengthOctets + n)
+  out[0] = tag
+  if (n < 0x80) out[1] = n
+  else {
+    out[1] = 0x80 | lengthOctets
+    for (let i = lengthOctets, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff
+  }
+  let offset = 2 + lengthOctets
+  for (const p of content) {
+    out.set(p, offset)
+    offset += p.byteLength
+  }
+  return out
 }
 
 export const sequence = (...content: Uint8Array[]) => tlv(0x30, ...content)
@@ -51,8 +65,19 @@ export function integerFromBigInt(n: bigint): Uint8Array<ArrayBuffer> {
   return integerFromHex(n.toString(16))
 }
 
+// OBJECT IDENTIFIER encodings by dotted form: the same few dozen OIDs are encoded for every certificate and reply.
+const oidCache = new Map<string, Uint8Array<ArrayBuffer>>()
+
 /** OBJECT IDENTIFIER from dotted form. */
 export function oid(dotted: string): Uint8Array<ArrayBuffer> {
+  const cached = oidCache.get(dotted)
+  if (cached) return cached.slice()
+  const encoded = encodeOid(dotted)
+  if (oidCache.size < 512) oidCache.set(dotted, encoded.slice())
+  return encoded
+}
+
+function encodeOid(dotted: string): Uint8Array<ArrayBuffer> {
   const arcs = dotted.split('.').map(BigInt)
   const body: number[] = []
   const push = (v: bigint) => {

@@ -24,8 +24,8 @@ export interface RaCredential {
   certificate: x509.X509Certificate
   /** Decrypts a content-encryption key wrapped for this RA (PKCS#1 v1.5 with implicit rejection, or OAEP). */
   unwrapKey(encryptedKey: Uint8Array, transport: KeyTransport): Buffer
-  /** RSASSA-PKCS1-v1_5 signature over `data` with `hash`. */
-  sign(hash: string, data: Uint8Array): Buffer
+  /** RSASSA-PKCS1-v1_5 signature over `data` with `hash`, computed on the libuv thread pool (off the event loop). */
+  sign(hash: string, data: Uint8Array): Promise<Buffer>
 }
 
 export interface RaService {
@@ -51,7 +51,8 @@ export function raCredential(backendId: string, certPem: string, keyPem: string)
       // OAEP decryption is allowed in Node 20 (only PKCS#1 v1.5 is refused) and constant time in OpenSSL.
       return privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: transport.hash }, encryptedKey)
     },
-    sign: (hash, data) => cryptoSign(hash, data, key),
+    sign: (hash, data) =>
+      new Promise((resolve, reject) => cryptoSign(hash, data, key, (err, signature) => (err ? reject(err) : resolve(signature)))),
   }
 }
 

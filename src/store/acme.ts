@@ -106,8 +106,13 @@ export interface NewOrder {
   profile?: string | undefined
   /** RFC 9773 certID and the serial it names. */
   replaces?: { certId: string; serial: string } | undefined
-  /** Per order identifier, in order: an existing valid authorization id to reuse, or a new one. */
-  authorizations: (string | NewAuthorization)[]
+  /** Per order identifier, in order: the authorization to create (unless one is reused, see below). */
+  authorizations: NewAuthorization[]
+  /**
+   * Reuse (RFC 8555 §7.4): a valid authorization of the account for the same identifier, validated at or after
+   * this time and valid beyond the order's expiry, takes the place of a new one. Undefined: never reuse.
+   */
+  reuseValidatedAfter?: Date | undefined
 }
 
 export type ChallengeOutcome = { status: 'valid' } | { status: 'invalid'; error: StoredProblem }
@@ -153,12 +158,23 @@ interface OrderRow {
   error: StoredProblem | null
   certificate_id: string | null
   certificate_serial: string | null
+  /** Every authorization of the order is valid (read with the row). */
+  authorized: boolean
+}
+/**
+ * `ready` is derived, not stored: a pending order whose authorizations are all valid reads as ready. Settling a
+ * challenge then writes the challenge and its authorization only — no order row to lock, and no race between
+ * sibling authorizations settling at once (issue #3), since readiness is read from committed rows.
+ */
+const orderStatus = (r: OrderRow, now: number): OrderStatus => {
+  if ((r.status === 'pending' || r.status === 'ready') && r.expires.getTime() <= now) return 'invalid'
+  return r.status === 'pending' && r.authorized ? 'ready' : r.status
 }
 const orderFromRow = (r: OrderRow, now = Date.now()): AcmeOrder => ({
   id: r.id,
   seq: r.seq,
   accountId: r.account_id,
-  status: (r.status === 'pending' || r.status === 'ready') && r.expires.getTime() <= now ? 'invalid' : r.status,
+  status: orderStatus(r, now),
   identifiers: r.identifiers,
   authzIds: r.authz_ids ?? [],
   expires: r.expires,
@@ -251,58 +267,60 @@ export function acmeStore(sql: Sql) {
                  'status', c.status, 'validated', c.validated, 'error', c.error) order by c.position)
          from acme_challenges c where c.authz_id = a.id) as challenges
     from acme_authorizations a`
-  const orderSelect = sql`
-    select o.id, o.seq::text, o.account_id, o.status, o.identifiers, o.expires, o.not_before, o.not_after, o.profile,
-      o.replaces, o.error, o.certificate_id::text, o.certificate_serial,
-      (select array_agg(oa.authz_id order by oa.position) from acme_order_authorizations oa where oa.order_id = o.id)
-        as authz_ids
-    from acme_orders o`
+  /** The columns of an OrderRow, for `o` an acme_orders row (or the RETURNING rows of a statement changing one). */
+  const orderColumns = sql`
+    o.id, o.seq::text, o.account_id, o.status, o.identifiers, o.expires, o.not_before, o.not_after, o.profile,
+    o.replaces, o.error, o.certificate_id::text, o.certificate_serial,
+    (select array_agg(oa.authz_id order by oa.position) from acme_order_authorizations oa where oa.order_id = o.id)
+      as authz_ids,
+    not exists (select 1 from acme_order_authorizations oa join acme_authorizations a on a.id = oa.authz_id
+                where oa.order_id = o.id and a.status <> 'valid') as authorized`
+  const orderSelect = sql`select ${orderColumns} from acme_orders o`
 
-  /** After a challenge settles: pending orders whose authorizations are all valid become ready; orders with a failed one invalid. */
-  const settleOrders = async (tx: Tx, authzId: string, outcome: ChallengeOutcome | { status: 'deactivated' }) => {
-    // Two authorizations of one order settling at once must not both see the other still pending (READ
-    // COMMITTED): lock the orders first, in id order; the next statement's snapshot sees the other's commit.
-    await tx`
-      select id from acme_orders
-      where id in (select order_id from acme_order_authorizations where authz_id = ${authzId})
-        and status in ('pending', 'ready')
-      order by id for update`
-    if (outcome.status === 'valid') {
-      await tx`
-        update acme_orders o set status = 'ready', updated_at = now()
-        where o.status = 'pending'
-          and o.id in (select order_id from acme_order_authorizations where authz_id = ${authzId})
-          and not exists (select 1 from acme_order_authorizations oa join acme_authorizations a on a.id = oa.authz_id
-                          where oa.order_id = o.id and (a.status <> 'valid' or a.expires <= now()))`
-    } else {
-      const error = outcome.status === 'invalid' ? outcome.error : null
-      await tx`
-        update acme_orders set status = 'invalid', error = ${error ? json(tx, error) : null}, updated_at = now()
-        where status in ('pending', 'ready')
-          and id in (select order_id from acme_order_authorizations where authz_id = ${authzId})`
-    }
-  }
+  /** Orders waiting on an authorization that failed (or was deactivated) fail with it (RFC 8555 §7.1.6). */
+  const invalidateOrdersOf = (q: Sql | Tx, authzIds: postgres.PendingQuery<postgres.Row[]>, error: StoredProblem | null) => q`
+    update acme_orders set status = 'invalid', error = ${error ? json(q, error) : null}, updated_at = now()
+    where status in ('pending', 'ready')
+      and id in (select order_id from acme_order_authorizations where authz_id in (${authzIds}))`
 
-  async function insertAuthz(tx: Tx, accountId: string, a: NewAuthorization): Promise<string> {
-    const id = newId()
-    const status = a.preauthorized ? 'valid' : 'pending'
-    await tx`
-      insert into acme_authorizations (id, account_id, identifier_type, identifier_value, wildcard, status, expires,
-                                       validated_at)
-      values (${id}, ${accountId}, ${a.identifier.type}, ${a.identifier.value}, ${a.wildcard}, ${status}, ${a.expires},
-              ${a.preauthorized ? new Date() : null})`
-    if (!a.preauthorized && a.challengeTypes.length) {
-      const rows = a.challengeTypes.map((type, position) => ({
-        id: newId(),
-        authz_id: id,
-        position,
-        type,
-        token: newToken(),
-        status: 'pending',
-      }))
-      await tx`insert into acme_challenges ${tx(rows, 'id', 'authz_id', 'position', 'type', 'token', 'status')}`
-    }
-    return id
+  /** Challenge rows of new authorizations: one per offered type, each with its own token. */
+  const challengeRows = (authzId: string, a: NewAuthorization) =>
+    a.preauthorized ? [] : a.challengeTypes.map((type, position) => ({ id: newId(), authz_id: authzId, position, type, token: newToken() }))
+
+  // Rows go in as parallel text arrays, typed in SQL: postgres.js types a JS array by its first element (bool,
+  // timestamptz) yet sends an array literal, which PostgreSQL then refuses.
+  /** New authorizations as rows (id, type, value, wildcard, pre, expires, pos), `pos` counting from 1. */
+  const authzInput = (q: Sql | Tx, ids: string[], list: NewAuthorization[]) => q`
+    select u.id, u.type, u.value, u.wildcard::bool as wildcard, u.pre::bool as pre, u.expires::timestamptz as expires, u.pos
+    from unnest(${ids}::text[], ${list.map((a) => a.identifier.type)}::text[], ${list.map((a) => a.identifier.value)}::text[],
+                ${list.map((a) => String(a.wildcard))}::text[], ${list.map((a) => String(a.preauthorized === true))}::text[],
+                ${list.map((a) => a.expires.toISOString())}::text[])
+      with ordinality as u(id, type, value, wildcard, pre, expires, pos)`
+  /** Challenge rows (id, authz_id, position, type, token). */
+  const challengeInput = (q: Sql | Tx, rows: ReturnType<typeof challengeRows>) => q`
+    select u.id, u.authz_id, u.position::smallint as position, u.type, u.token
+    from unnest(${rows.map((c) => c.id)}::text[], ${rows.map((c) => c.authz_id)}::text[],
+                ${rows.map((c) => String(c.position))}::text[], ${rows.map((c) => c.type)}::text[],
+                ${rows.map((c) => c.token)}::text[]) as u(id, authz_id, position, type, token)`
+
+  /** Inserts authorizations and their challenges in one statement; returns their ids in order. */
+  async function insertAuthzs(q: Sql | Tx, accountId: string, list: NewAuthorization[]): Promise<string[]> {
+    const ids = list.map(() => newId())
+    const challenges = list.flatMap((a, i) => challengeRows(ids[i]!, a))
+    await q`
+      with authz as (
+        insert into acme_authorizations (id, account_id, identifier_type, identifier_value, wildcard, status, expires,
+                                         validated_at)
+        select i.id, ${accountId}, i.type, i.value, i.wildcard, case when i.pre then 'valid' else 'pending' end,
+               i.expires, case when i.pre then now() end
+        from (${authzInput(q, ids, list)}) as i
+        returning id
+      )
+      insert into acme_challenges (id, authz_id, position, type, token, status)
+      select c.id, c.authz_id, c.position, c.type, c.token, 'pending'
+      from (${challengeInput(q, challenges)}) as c
+      where c.authz_id in (select id from authz)`
+    return ids
   }
 
   const store = {
@@ -316,6 +334,23 @@ export function acmeStore(sql: Sql) {
       async consume(value: string): Promise<boolean> {
         const rows = await sql`delete from acme_nonces where value = ${value} returning expires_at > now() as fresh`
         return rows[0]?.['fresh'] === true
+      },
+      /**
+       * Consumes a nonce (as `consume`) and reads the account that signed the request, by id (kid) or by key
+       * thumbprint (jwk), in one statement: every signed request costs one round trip, and the account it sees
+       * is the current row even when another instance changed it.
+       */
+      async consumeWithAccount(
+        value: string,
+        signer: { id: string } | { thumbprint: string },
+      ): Promise<{ fresh: boolean; account: AcmeAccount | undefined }> {
+        const match = 'id' in signer ? sql`a.id = ${signer.id}` : sql`a.key_thumbprint = ${signer.thumbprint}`
+        const rows = await sql<(AccountRow & { nonce_fresh: boolean | null })[]>`
+          with n as (delete from acme_nonces where value = ${value} returning expires_at > now() as fresh)
+          select (select fresh from n) as nonce_fresh, a.*
+          from (select 1) as one left join acme_accounts a on ${match}`
+        const row = rows[0]!
+        return { fresh: row.nonce_fresh === true, account: row.id ? accountFromRow(row) : undefined }
       },
       async purgeExpired(): Promise<number> {
         const r = await sql`delete from acme_nonces where expires_at <= now()`
@@ -336,19 +371,20 @@ export function acmeStore(sql: Sql) {
         eabKeyId?: string | undefined
       }): Promise<AcmeAccount> {
         const id = newId()
+        const insert = (q: Sql | Tx) => q<AccountRow[]>`
+          insert into acme_accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_key_id)
+          values (${id}, ${a.thumbprint}, ${json(q, a.jwk)}, 'valid', ${json(q, a.contact)}, ${a.tosAgreed},
+                  ${a.eabKeyId ?? null})
+          returning *`
         try {
+          if (!a.eabKeyId) return accountFromRow((await insert(sql))[0]!)
+          const eabKeyId = a.eabKeyId
           return await sql.begin(async (tx) => {
-            const rows = await tx<AccountRow[]>`
-              insert into acme_accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_key_id)
-              values (${id}, ${a.thumbprint}, ${json(tx, a.jwk)}, 'valid', ${json(tx, a.contact)}, ${a.tosAgreed},
-                      ${a.eabKeyId ?? null})
-              returning *`
-            if (a.eabKeyId) {
-              const bound = await tx`
-                update acme_eab_keys set account_id = ${id}, bound_at = now()
-                where id = ${a.eabKeyId} and account_id is null returning id`
-              if (!bound.length) throw new AcmeStoreConflict('eabKeyBound')
-            }
+            const rows = await insert(tx)
+            const bound = await tx`
+              update acme_eab_keys set account_id = ${id}, bound_at = now()
+              where id = ${eabKeyId} and account_id is null returning id`
+            if (!bound.length) throw new AcmeStoreConflict('eabKeyBound')
             return accountFromRow(rows[0]!)
           })
         } catch (e) {
@@ -402,39 +438,80 @@ export function acmeStore(sql: Sql) {
     },
 
     orders: {
-      /** Inserts the order, its new authorizations and challenges, and its RFC 9773 claim, in one transaction. */
+      /**
+       * Inserts the order with its new authorizations and challenges in one statement (and its RFC 9773 claim in the
+       * same transaction). With `reuseValidatedAfter`, an identifier whose account holds a valid authorization
+       * validated since then and valid beyond the order's expiry gets that one instead of a new one (RFC 8555 §7.4).
+       */
       async create(o: NewOrder): Promise<AcmeOrder> {
         const id = newId()
+        const list = o.authorizations
+        const authzIds = list.map(() => newId())
+        const challenges = list.flatMap((a, i) => challengeRows(authzIds[i]!, a))
+        const insert = (q: Sql | Tx) => q<OrderRow[]>`
+          with i as (${authzInput(q, authzIds, list)}),
+          reused as (
+            select distinct on (i.pos) i.pos, a.id
+            from i join acme_authorizations a
+              on a.account_id = ${o.accountId} and a.identifier_type = i.type and a.identifier_value = i.value
+                 and a.wildcard = i.wildcard
+            where ${o.reuseValidatedAfter ?? null}::timestamptz is not null and a.status = 'valid'
+              and a.validated_at >= ${o.reuseValidatedAfter ?? null}::timestamptz and a.expires > ${o.expires}
+            order by i.pos, a.validated_at desc
+          ),
+          links as (
+            select i.pos, coalesce(r.id, i.id) as authz_id, (r.id is not null or i.pre) as valid
+            from i left join reused r on r.pos = i.pos
+          ),
+          authz as (
+            insert into acme_authorizations (id, account_id, identifier_type, identifier_value, wildcard, status,
+                                             expires, validated_at)
+            select i.id, ${o.accountId}, i.type, i.value, i.wildcard, case when i.pre then 'valid' else 'pending' end,
+                   i.expires, case when i.pre then now() end
+            from i where i.pos not in (select pos from reused)
+            returning id
+          ),
+          ch as (
+            insert into acme_challenges (id, authz_id, position, type, token, status)
+            select c.id, c.authz_id, c.position, c.type, c.token, 'pending'
+            from (${challengeInput(q, challenges)}) as c
+            where c.authz_id in (select id from authz)
+          ),
+          o as (
+            insert into acme_orders (id, account_id, status, identifiers, expires, not_before, not_after, profile,
+                                     replaces, replaces_serial)
+            values (${id}, ${o.accountId}, 'pending', ${json(q, o.identifiers)}, ${o.expires}, ${o.notBefore ?? null},
+                    ${o.notAfter ?? null}, ${o.profile ?? null}, ${o.replaces?.certId ?? null},
+                    ${o.replaces?.serial ?? null})
+            returning *
+          ),
+          oa as (
+            insert into acme_order_authorizations (order_id, authz_id, position)
+            select ${id}, authz_id, pos - 1 from links
+          )
+          select o.id, o.seq::text, o.account_id, o.status, o.identifiers, o.expires, o.not_before, o.not_after,
+            o.profile, o.replaces, o.error, o.certificate_id::text, o.certificate_serial,
+            (select array_agg(authz_id order by pos) from links) as authz_ids,
+            (select bool_and(valid) from links) as authorized
+          from o`
+        const replaces = o.replaces
+        if (!replaces) return orderFromRow((await insert(sql))[0]!)
         try {
-          await sql.begin(async (tx) => {
-            const authzIds: string[] = []
-            for (const a of o.authorizations) {
-              authzIds.push(typeof a === 'string' ? a : await insertAuthz(tx, o.accountId, a))
-            }
-            const allValid = o.authorizations.every((a) => typeof a === 'string' || a.preauthorized)
-            await tx`
-              insert into acme_orders (id, account_id, status, identifiers, expires, not_before, not_after, profile,
-                                       replaces, replaces_serial)
-              values (${id}, ${o.accountId}, ${allValid ? 'ready' : 'pending'}, ${json(tx, o.identifiers)}, ${o.expires},
-                      ${o.notBefore ?? null}, ${o.notAfter ?? null}, ${o.profile ?? null},
-                      ${o.replaces?.certId ?? null}, ${o.replaces?.serial ?? null})`
-            const links = authzIds.map((authz_id, position) => ({ order_id: id, authz_id, position }))
-            await tx`insert into acme_order_authorizations ${tx(links, 'order_id', 'authz_id', 'position')}`
-            if (o.replaces) {
-              // A replacement claim held by an order that failed may be taken over (RFC 9773 §5).
-              const claimed = await tx`
-                insert into acme_replacements (serial, order_id) values (${o.replaces.serial}, ${id})
-                on conflict (serial) do update set order_id = excluded.order_id, created_at = now()
-                  where (select status from acme_orders where id = acme_replacements.order_id) = 'invalid'
-                returning serial`
-              if (!claimed.length) throw new AcmeStoreConflict('alreadyReplaced')
-            }
+          return await sql.begin(async (tx) => {
+            const rows = await insert(tx)
+            // A replacement claim held by an order that failed may be taken over (RFC 9773 §5).
+            const claimed = await tx`
+              insert into acme_replacements (serial, order_id) values (${replaces.serial}, ${id})
+              on conflict (serial) do update set order_id = excluded.order_id, created_at = now()
+                where (select status from acme_orders where id = acme_replacements.order_id) = 'invalid'
+              returning serial`
+            if (!claimed.length) throw new AcmeStoreConflict('alreadyReplaced')
+            return orderFromRow(rows[0]!)
           })
         } catch (e) {
-          if (isUniqueViolation(e) && o.replaces) throw new AcmeStoreConflict('alreadyReplaced')
+          if (isUniqueViolation(e)) throw new AcmeStoreConflict('alreadyReplaced')
           throw e
         }
-        return (await store.orders.byId(id))!
       },
       async byId(id: string): Promise<AcmeOrder | undefined> {
         const rows = await sql<OrderRow[]>`${orderSelect} where o.id = ${id}`
@@ -447,26 +524,49 @@ export function acmeStore(sql: Sql) {
           order by o.seq limit ${limit}`
         return rows.map((r) => orderFromRow(r))
       },
-      /** ready → processing; undefined when another request won or the order is not ready. */
-      async startProcessing(id: string): Promise<AcmeOrder | undefined> {
-        const rows = await sql`
-          update acme_orders set status = 'processing', updated_at = now()
-          where id = ${id} and status = 'ready' and expires > now() returning id`
-        return rows.length ? store.orders.byId(id) : undefined
+      /**
+       * ready → processing for an order of `accountId`; undefined when there is no such order of the account, it is
+       * not ready, or another request won (the caller reads the order to say which).
+       */
+      async startProcessing(id: string, accountId: string): Promise<AcmeOrder | undefined> {
+        const rows = await sql<OrderRow[]>`
+          with o as (
+            update acme_orders o set status = 'processing', updated_at = now()
+            where o.id = ${id} and o.account_id = ${accountId} and o.status in ('pending', 'ready') and o.expires > now()
+              and not exists (select 1 from acme_order_authorizations oa join acme_authorizations a on a.id = oa.authz_id
+                              where oa.order_id = o.id and a.status <> 'valid')
+            returning o.*
+          )
+          select ${orderColumns} from o`
+        return rows[0] ? orderFromRow(rows[0]) : undefined
+      },
+      /** processing → ready again, when finalize refused the CSR before anything was issued (§7.4). */
+      async resumeReady(id: string): Promise<void> {
+        await sql`
+          update acme_orders set status = 'pending', updated_at = now()
+          where id = ${id} and status = 'processing' and certificate_id is null`
       },
       /** Records the inventory row the order waits for (held for approval) or got (issued: valid). */
       async recordCertificate(id: string, certificateId: string, serial: string, issued: boolean): Promise<AcmeOrder> {
-        await sql`
-          update acme_orders set certificate_id = ${certificateId}, certificate_serial = ${serial},
-            status = ${issued ? 'valid' : 'processing'}, updated_at = now()
-          where id = ${id} and status = 'processing'`
-        return (await store.orders.byId(id))!
+        const rows = await sql<OrderRow[]>`
+          with o as (
+            update acme_orders set certificate_id = ${certificateId}, certificate_serial = ${serial},
+              status = ${issued ? 'valid' : 'processing'}, updated_at = now()
+            where id = ${id} and status = 'processing'
+            returning *
+          )
+          select ${orderColumns} from o`
+        return rows[0] ? orderFromRow(rows[0]) : (await store.orders.byId(id))!
       },
       async fail(id: string, error: StoredProblem): Promise<AcmeOrder> {
-        await sql`
-          update acme_orders set status = 'invalid', error = ${json(sql, error)}, updated_at = now()
-          where id = ${id} and status in ('pending', 'ready', 'processing')`
-        return (await store.orders.byId(id))!
+        const rows = await sql<OrderRow[]>`
+          with o as (
+            update acme_orders set status = 'invalid', error = ${json(sql, error)}, updated_at = now()
+            where id = ${id} and status in ('pending', 'ready', 'processing')
+            returning *
+          )
+          select ${orderColumns} from o`
+        return rows[0] ? orderFromRow(rows[0]) : (await store.orders.byId(id))!
       },
     },
 
@@ -481,25 +581,9 @@ export function acmeStore(sql: Sql) {
         const byId = new Map(rows.map((r) => [r.id, authzFromRow(r)]))
         return ids.map((id) => byId.get(id)).filter((a): a is AcmeAuthorization => a !== undefined)
       },
-      /** A valid, unexpired authorization of the account for this identifier, validated after `validatedAfter`. */
-      async findReusable(
-        accountId: string,
-        identifier: AcmeIdentifier,
-        wildcard: boolean,
-        validatedAfter: Date,
-        validUntilAtLeast: Date,
-      ): Promise<string | undefined> {
-        const rows = await sql<{ id: string }[]>`
-          select id from acme_authorizations
-          where account_id = ${accountId} and identifier_type = ${identifier.type}
-            and identifier_value = ${identifier.value} and wildcard = ${wildcard} and status = 'valid'
-            and validated_at >= ${validatedAfter} and expires > ${validUntilAtLeast}
-          order by validated_at desc limit 1`
-        return rows[0]?.id
-      },
       async create(accountId: string, a: NewAuthorization): Promise<AcmeAuthorization> {
-        const id = await sql.begin((tx) => insertAuthz(tx, accountId, a))
-        return (await store.authorizations.byId(id))!
+        const [id] = await insertAuthzs(sql, accountId, [a])
+        return (await store.authorizations.byId(id!))!
       },
       /** True when the account holds a valid, unexpired authorization for every identifier (revocation by account). */
       async coversAll(accountId: string, identifiers: AcmeIdentifier[]): Promise<boolean> {
@@ -514,12 +598,13 @@ export function acmeStore(sql: Sql) {
       },
       /** RFC 8555 §7.5.2 client deactivation: pending or valid → deactivated; its orders become invalid. */
       async deactivate(id: string): Promise<AcmeAuthorization | undefined> {
-        await sql.begin(async (tx) => {
-          const rows = await tx`
+        await sql`
+          with d as (
             update acme_authorizations set status = 'deactivated'
-            where id = ${id} and status in ('pending', 'valid') returning id`
-          if (rows.length) await settleOrders(tx, id, { status: 'deactivated' })
-        })
+            where id = ${id} and status in ('pending', 'valid') returning id
+          ),
+          o as (${invalidateOrdersOf(sql, sql`select id from d`, null)})
+          select count(*) from d`
         return store.authorizations.byId(id)
       },
     },
@@ -531,40 +616,60 @@ export function acmeStore(sql: Sql) {
         return rows[0] ? challengeFromJson(rows[0]) : undefined
       },
       /**
-       * pending → processing, only while its authorization is pending and unexpired and no sibling challenge
-       * is being validated. A validation started more than `staleSeconds` ago (its instance died) may be taken
-       * over. False: another request started it, or the authorization is settled.
+       * pending → processing for a challenge of `accountId`, only while its authorization is pending and unexpired
+       * and no sibling challenge is being validated; returns the challenge and its authorization, read in the same
+       * statement. A validation started more than `staleSeconds` ago (its instance died) may be taken over.
+       * Undefined: no such challenge of this account, another request started it, or the authorization is settled
+       * (the caller reads the rows to say which).
        */
-      async startProcessing(id: string, staleSeconds: number): Promise<boolean> {
+      async startProcessing(
+        id: string,
+        accountId: string,
+        staleSeconds: number,
+      ): Promise<{ challenge: AcmeChallenge; authz: AcmeAuthorization } | undefined> {
         const since = sql`now() - make_interval(secs => ${staleSeconds})`
-        const rows = await sql`
-          update acme_challenges c set status = 'processing', started_at = now()
-          from acme_authorizations a
-          where c.id = ${id} and (c.status = 'pending' or (c.status = 'processing' and c.started_at < ${since}))
-            and a.id = c.authz_id and a.status = 'pending' and a.expires > now()
-            and not exists (select 1 from acme_challenges s
-                            where s.authz_id = c.authz_id and s.id <> c.id and s.status = 'processing'
-                              and s.started_at >= ${since})
-          returning c.id`
-        return rows.length > 0
+        const rows = await sql<AuthzRow[]>`
+          with started as (
+            update acme_challenges c set status = 'processing', started_at = now()
+            from acme_authorizations a
+            where c.id = ${id} and (c.status = 'pending' or (c.status = 'processing' and c.started_at < ${since}))
+              and a.id = c.authz_id and a.account_id = ${accountId} and a.status = 'pending' and a.expires > now()
+              and not exists (select 1 from acme_challenges s
+                              where s.authz_id = c.authz_id and s.id <> c.id and s.status = 'processing'
+                                and s.started_at >= ${since})
+            returning c.authz_id
+          )
+          ${authzSelect} where a.id = (select authz_id from started)`
+        if (!rows[0]) return undefined
+        // The statement reads the rows as they were before its own update.
+        const authz = authzFromRow(rows[0])
+        authz.challenges = authz.challenges.map((c) => (c.id === id ? { ...c, status: 'processing' } : c))
+        return { challenge: authz.challenges.find((c) => c.id === id)!, authz }
       },
-      /** Settles a processing challenge, its authorization and the orders waiting for it, atomically. */
-      async complete(id: string, outcome: ChallengeOutcome, authzValiditySeconds: number): Promise<void> {
-        await sql.begin(async (tx) => {
-          const rows = await tx<{ authz_id: string }[]>`
-            update acme_challenges set status = ${outcome.status},
-              validated = ${outcome.status === 'valid' ? tx`now()` : null},
-              error = ${outcome.status === 'invalid' ? json(tx, outcome.error) : null}
-            where id = ${id} and status = 'processing' returning authz_id`
-          const authzId = rows[0]?.authz_id
-          if (!authzId) return
-          const updated = await tx`
+      /**
+       * Settles a processing challenge and its authorization in one statement; a failure also fails the orders
+       * waiting for it. Orders whose authorizations are now all valid read as ready (see orderStatus). Returns the
+       * settled challenge; undefined when it was not processing.
+       */
+      async complete(id: string, outcome: ChallengeOutcome, authzValiditySeconds: number): Promise<AcmeChallenge | undefined> {
+        const valid = outcome.status === 'valid'
+        const error = outcome.status === 'invalid' ? outcome.error : null
+        const rows = await sql<ChallengeJson[]>`
+          with c as (
+            update acme_challenges set status = ${outcome.status}, validated = ${valid ? sql`now()` : null},
+              error = ${error ? json(sql, error) : null}
+            where id = ${id} and status = 'processing'
+            returning id, authz_id, type, token, status, validated::text, error
+          ),
+          a as (
             update acme_authorizations set status = ${outcome.status},
-              validated_at = ${outcome.status === 'valid' ? tx`now()` : null},
-              expires = ${outcome.status === 'valid' ? tx`now() + make_interval(secs => ${authzValiditySeconds})` : tx`expires`}
-            where id = ${authzId} and status = 'pending' returning id`
-          if (updated.length) await settleOrders(tx, authzId, outcome)
-        })
+              validated_at = ${valid ? sql`now()` : null},
+              expires = ${valid ? sql`now() + make_interval(secs => ${authzValiditySeconds})` : sql`expires`}
+            where id = (select authz_id from c) and status = 'pending' returning id
+          )
+          ${valid ? sql`` : sql`, o as (${invalidateOrdersOf(sql, sql`select id from a`, error)})`}
+          select * from c`
+        return rows[0] ? challengeFromJson(rows[0]) : undefined
       },
     },
 

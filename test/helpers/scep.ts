@@ -8,8 +8,8 @@ import { raCredential, type RaCredential } from '../../src/scep/index.js'
 import { contentInfo, digestOid, issuerAndSerialNumber, OID, type ContentCipher, type DigestName } from '../../protocols/scep/codec/cms.js'
 import { decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocols/scep/codec/envelope.js'
 import { decodePkiMessage, type PkiMessage } from '../../protocols/scep/codec/pki-message.js'
-import { parseBer } from '../../protocols/scep/codec/cms.js'
-import * as asn1js from 'asn1js'
+import { decodeSignedData } from '../../protocols/scep/codec/signed-data.js'
+import { decodeBer } from '../../src/pki/ber.js'
 
 export interface Requester {
   keys: CryptoKeyPair
@@ -113,14 +113,9 @@ export function readCertRep(der: Uint8Array, requester?: Requester): ReadCertRep
   if (message.pkiStatus === '0' && requester) {
     const env = decodeEnvelope(message.content)
     const plain = openEnvelope(env, [requester.credential], new Set([env.cipher]))
-    const ci = parseBer(plain) as asn1js.Sequence
-    const signed = (ci.valueBlock.value[1] as asn1js.Constructed).valueBlock.value[0] as asn1js.Sequence
-    for (const field of signed.valueBlock.value) {
-      if (field.idBlock.tagClass !== 3) continue
-      const items = (field as asn1js.Constructed).valueBlock.value.map((b) => new Uint8Array(b.toBER(false)))
-      if (field.idBlock.tagNumber === 0) out.certificates.push(...items)
-      if (field.idBlock.tagNumber === 1) out.crls.push(...items)
-    }
+    const signed = decodeSignedData(decodeBer(plain))
+    out.certificates.push(...signed.certificates.map((c) => c.slice()))
+    out.crls.push(...signed.crls.map((c) => c.slice()))
   }
   return out
 }
@@ -136,8 +131,5 @@ export function issuerAndSubject(issuerCertificateDer: Uint8Array, subject: stri
 
 /** The certificates of a degenerate certs-only SignedData (GetCACert), in order. */
 export function degenerateCerts(der: Uint8Array): Der[] {
-  const ci = parseBer(der) as asn1js.Sequence
-  const signed = (ci.valueBlock.value[1] as asn1js.Constructed).valueBlock.value[0] as asn1js.Sequence
-  const certs = signed.valueBlock.value.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 0) as asn1js.Constructed
-  return certs.valueBlock.value.map((b) => new Uint8Array(b.toBER(false)))
+  return decodeSignedData(decodeBer(der)).certificates.map((c) => c.slice())
 }

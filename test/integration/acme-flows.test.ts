@@ -443,7 +443,12 @@ describe('EAB pre-authorization and rate limits (configured departures and limit
   beforeAll(async () => {
     other = await startAcmeTestServer({
       postgresUrl,
-      acme: { eabPreauthorization: true, rateLimits: { newOrdersPerAccountPerHour: 3 } },
+      acme: {
+        eabPreauthorization: true,
+        rateLimits: { newOrdersPerAccountPerHour: 3 },
+        http01Port: http01.port,
+        validation: { attempts: 1, retryDelaySeconds: 0, timeoutSeconds: 3, awaitSeconds: 0 },
+      },
     })
   })
   afterAll(async () => other?.close())
@@ -462,6 +467,21 @@ describe('EAB pre-authorization and rate limits (configured departures and limit
       identifiers: [{ type: 'dns', value: 'db.corp.test' }, { type: 'dns', value: 'elsewhere.test' }],
     })
     expect(mixed.body.status).toBe('pending')
+  })
+
+  it('ok/challenge-answered-processing-when-the-validation-is-not-awaited', async () => {
+    const client = await AcmeTestClient.create(other.fetch, DIRECTORY)
+    await client.newAccount()
+    const order = await client.post(client.directory['newOrder'], { identifiers: [{ type: 'ip', value: '127.0.0.1' }] })
+    const authz = await client.post(order.body.authorizations[0], '')
+    const ch = authz.body.challenges.find((c: { type: string }) => c.type === 'http-01')
+    http01.tokens.set(ch.token, client.keyAuthorization(ch.token))
+    const started = await client.post(ch.url, {})
+    expect(started.body.status).toBe('processing')
+    expect(started.headers.get('retry-after')).toBe('1')
+    await other.settle()
+    expect((await client.post(ch.url, '')).body.status).toBe('valid')
+    expect((await client.post(order.headers.get('location')!, '')).body.status).toBe('ready')
   })
 
   it('fail/orders-over-the-hourly-limit-are-rateLimited-with-retry-after', async () => {

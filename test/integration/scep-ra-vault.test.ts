@@ -69,7 +69,7 @@ describe('SCEP RA key in Vault KV v2', () => {
       expect(scep.ra.current('vault').certificate.serialNumber).toBe(first.serialNumber)
       expect(vault.kv.get(KV_RA)!.length).toBe(versions)
       // The loaded key is the stored one: it signs what the stored certificate verifies.
-      const sig = scep.ra.current('vault').sign('sha256', new Uint8Array([1, 2, 3]))
+      const sig = await scep.ra.current('vault').sign('sha256', new Uint8Array([1, 2, 3]))
       const { verify } = await import('node:crypto')
       expect(verify('sha256', new Uint8Array([1, 2, 3]), first.publicKey.toString('pem'), sig)).toBe(true)
     } finally {

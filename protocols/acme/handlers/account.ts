@@ -10,10 +10,9 @@ import { AcmeProblem } from '../problems.js'
 
 /** 201 + Location when created, 200 + Location when the key already has an account (uacme, certbot rely on it). */
 export const newAccount = (ctx: AcmeContext): AcmeHandler => async (c) => {
-  const { payload, jwk, thumbprint } = c.get('jws')
+  const { payload, jwk, thumbprint, keyAccount: existing } = c.get('jws')
   const req = decodeNewAccount(payload)
   const store = ctx.store.acme.accounts
-  const existing = await store.byThumbprint(thumbprint)
   if (existing) {
     if (existing.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${existing.status}`)
     return c.json(toAccountResource(existing, ctx.links), 200, { Location: ctx.links.account(existing.id) })
@@ -32,6 +31,7 @@ export const newAccount = (ctx: AcmeContext): AcmeHandler => async (c) => {
   if (ip) await requireWithinRateLimit(ctx, `newAccount:${ip}`, acme.rateLimits.newAccountsPerIpPerHour)
   try {
     const account = await store.create({ jwk: jwk!, thumbprint, contact, tosAgreed: req.termsOfServiceAgreed === true, eabKeyId: eab?.id })
+    ctx.accounts.remember(account)
     return c.json(toAccountResource(account, ctx.links), 201, { Location: ctx.links.account(account.id) })
   } catch (e) {
     if (e instanceof AcmeStoreConflict && e.what === 'eabKeyBound') {
@@ -56,5 +56,6 @@ export const account = (ctx: AcmeContext): AcmeHandler => async (c) => {
     status: req.status,
   })
   if (!updated) throw new AcmeProblem('unauthorized', 'account is not valid')
+  ctx.accounts.remember(updated)
   return c.json(toAccountResource(updated, ctx.links))
 }

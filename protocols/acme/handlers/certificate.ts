@@ -18,10 +18,16 @@ const selfSigned = (der: Uint8Array) => {
   return known
 }
 
+/** An ACME-issued certificate of the inventory by serial: its DER and CA backend, or undefined. */
+async function issuedOverAcme(ctx: AcmeContext, serial: string) {
+  const record = /^[0-9a-f]{2,42}$/.test(serial) ? await ctx.issuance.find(serial).catch(() => undefined) : undefined
+  return record?.der && record.protocol === 'acme' ? { der: record.der, backendId: record.backendId } : undefined
+}
+
 export const certificate = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const serial = c.req.param('id')!
-  const record = /^[0-9a-f]{2,42}$/.test(serial) ? await ctx.issuance.find(serial).catch(() => undefined) : undefined
-  if (!record?.der || record.protocol !== 'acme') throw new AcmeProblem('malformed', 'certificate does not exist', { status: 404 })
+  const record = ctx.recentCertificates.get(serial) ?? (await issuedOverAcme(ctx, serial))
+  if (!record) throw new AcmeProblem('malformed', 'certificate does not exist', { status: 404 })
   const chain = (await ctx.issuance.chainForBackend(record.backendId)) ?? []
   const intermediates = chain.filter((d) => !selfSigned(d))
   const pem = [record.der, ...intermediates].map((d) => toPem(d, 'CERTIFICATE')).join('')

@@ -1,24 +1,25 @@
 // RFC 8555 §7.4 finalize: the CSR must request exactly the order's identifiers; issued through src/issuance.
 import { isIssuanceError } from '../../../src/errors.js'
-import { parseCsr } from '../../../src/pki/csr.js'
-import { decodeFinalize, toOrderResource } from '../codec/resources.js'
+import { toOrderResource } from '../codec/resources.js'
 import type { AcmeContext, AcmeHandler } from '../context.js'
-import { requireCsrMatchesOrder } from '../identifiers.js'
 import { orderOf } from '../lookup.js'
-import { requireCsrKeyIsNotAccountKey } from '../orders.js'
+import { requireAcceptableCsr } from '../orders.js'
 import { AcmeProblem, fromIssuanceError } from '../problems.js'
 
 export const finalize = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const { account, payload } = c.get('jws')
-  const order = await orderOf(ctx, account!, c.req.param('id')!)
-  if (order.status !== 'ready') throw new AcmeProblem('orderNotReady', `order is ${order.status}, not ready`)
-  const csr = await parseCsr(decodeFinalize(payload)).catch((e: unknown) => {
-    throw isIssuanceError(e) ? new AcmeProblem('badCSR', e.detail) : e
+  const id = c.req.param('id')!
+  // The usual case in one statement: a ready order of this account starts processing; anything else is read below.
+  const order = await ctx.store.acme.orders.startProcessing(id, account!.id)
+  if (!order) {
+    const found = await orderOf(ctx, account!, id)
+    throw new AcmeProblem('orderNotReady', found.status === 'ready' ? 'order is no longer ready' : `order is ${found.status}, not ready`)
+  }
+  // A refused CSR leaves the order ready for another try.
+  const csr = await requireAcceptableCsr(payload, order, account!).catch(async (e: unknown) => {
+    await ctx.store.acme.orders.resumeReady(order.id)
+    throw e
   })
-  requireCsrMatchesOrder(csr, order.identifiers)
-  await requireCsrKeyIsNotAccountKey(csr.publicKeyDer, account!.thumbprint)
-  const processing = await ctx.store.acme.orders.startProcessing(order.id)
-  if (!processing) throw new AcmeProblem('orderNotReady', 'order is no longer ready')
   let done
   try {
     const outcome = await ctx.issuance.issue({
@@ -31,8 +32,9 @@ export const finalize = (ctx: AcmeContext): AcmeHandler => async (c) => {
       notAfter: order.notAfter ?? undefined,
       requestId: c.get('requestId'),
     })
-    const { id, serial } = outcome.certificate
-    done = await ctx.store.acme.orders.recordCertificate(order.id, id, serial, outcome.status === 'issued')
+    const { id: certificateId, serial } = outcome.certificate
+    done = await ctx.store.acme.orders.recordCertificate(order.id, certificateId, serial, outcome.status === 'issued')
+    if (outcome.status === 'issued') ctx.recentCertificates.remember(serial, { der: outcome.certificateDer, backendId: outcome.certificate.backendId })
   } catch (e) {
     if (!isIssuanceError(e)) throw e
     const problem = fromIssuanceError(e)

@@ -30,13 +30,14 @@ export const keyChange = (ctx: AcmeContext): AcmeHandler => async (c) => {
   if (inner.header.nonce !== undefined) throw new AcmeProblem('malformed', 'the inner JWS must not carry a nonce')
   if (inner.header.url !== url) throw new AcmeProblem('malformed', 'the inner JWS url differs from the outer url')
   const newJwk = toPublicJwk(inner.header.jwk)
-  const innerPayload = decodePayload(await verifySignature(inner.jws, await importAccountKey(newJwk, alg), [alg]))
+  const innerPayload = decodePayload(await verifySignature(inner.jws, await importAccountKey(newJwk, alg), alg))
   const req = decodeKeyChangeInner(innerPayload)
   if (req.account !== outer.kid) throw new AcmeProblem('malformed', 'keyChange account is not the signing account')
   if (!(await sameKey(req.oldKey, account!.jwk))) throw new AcmeProblem('malformed', 'keyChange oldKey is not the current account key')
   try {
     const updated = await ctx.store.acme.accounts.changeKey(account!.id, account!.thumbprint, newJwk, await thumbprint(newJwk))
     if (!updated) throw new AcmeProblem('unauthorized', 'the account key changed meanwhile')
+    ctx.accounts.remember(updated)
     return c.json(toAccountResource(updated, ctx.links))
   } catch (e) {
     if (e instanceof AcmeStoreConflict && e.what === 'accountKey') {

@@ -28,7 +28,7 @@ export const newOrder = (ctx: AcmeContext): AcmeHandler => async (c) => {
     notAfter,
     profile,
     replaces,
-    authorizations: await planAuthorizations(ctx, account, identifiers, now),
+    ...(await planAuthorizations(ctx, account, identifiers, now)),
   })
   return c.json(toOrderResource(order, ctx.links), 201, { Location: ctx.links.order(order.id) })
 }

@@ -15,7 +15,8 @@ export type PkiStatus = keyof typeof pkiStatusCodes
 
 export interface CertRepSigner {
   certificateDer: Uint8Array
-  sign(hash: string, data: Uint8Array): Uint8Array
+  /** RSASSA-PKCS1-v1_5 over `data` (the RA runs it off the event loop). */
+  sign(hash: string, data: Uint8Array): Promise<Uint8Array>
 }
 
 export interface CertRep {
@@ -37,42 +38,73 @@ export interface CertRep {
 const printable = (s: string) => tlv(0x13, Buffer.from(s, 'latin1'))
 const attribute = (type: string, value: Uint8Array) => sequence(oid(type), tlv(0x31, value))
 
+// The parts that are the same in every CertRep, encoded once.
+const fixed = {
+  contentType: attribute(OID.contentType, oid(OID.data)),
+  messageType: attribute(OID.messageType, printable(String(messageTypes.CertRep))),
+  pkiStatus: Object.fromEntries(
+    Object.entries(pkiStatusCodes).map(([status, code]) => [status, attribute(OID.pkiStatus, printable(code))]),
+  ) as Record<PkiStatus, Uint8Array>,
+  failInfo: Object.fromEntries(
+    Object.entries(failInfoCodes).map(([name, code]) => [name, attribute(OID.failInfo, printable(code))]),
+  ) as Record<FailInfo, Uint8Array>,
+  digestAlgorithm: Object.fromEntries(
+    Object.entries(digestOid).map(([name, o]) => [name, sequence(oid(o), NULL)]),
+  ) as Record<DigestName, Uint8Array>,
+  rsaEncryption: sequence(oid(OID.rsaEncryption), NULL),
+  version1: Uint8Array.of(0x02, 0x01, 0x01),
+  eContentType: oid(OID.data),
+}
+
+/** Per RA certificate: its IssuerAndSerialNumber and its certificates [0] field. */
+const signerParts = new WeakMap<Uint8Array, { sid: Uint8Array; certificates: Uint8Array }>()
+
+function partsOf(certificateDer: Uint8Array) {
+  let parts = signerParts.get(certificateDer)
+  if (!parts) {
+    parts = { sid: issuerAndSerialNumber(certificateDer), certificates: tlv(0xa0, certificateDer) }
+    signerParts.set(certificateDer, parts)
+  }
+  return parts
+}
+
 /** DER SET OF: elements sorted by their encodings (X.690 §11.6). */
 function setOf(elements: Uint8Array[]): Der {
-  const sorted = [...elements].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const sorted = [...elements].sort((a, b) => Buffer.compare(a, b))
   return tlv(0x31, ...sorted)
 }
 
-export function encodeCertRep(rep: CertRep): Der {
+export async function encodeCertRep(rep: CertRep): Promise<Der> {
   const content = rep.envelope ?? new Uint8Array(0)
   const digest = rep.digest === 'md5' ? 'sha256' : rep.digest
   const attributes = [
-    attribute(OID.contentType, oid(OID.data)),
+    fixed.contentType,
     attribute(OID.signingTime, time(rep.now ?? new Date())),
     attribute(OID.messageDigest, octetString(createHash(digest).update(content).digest())),
-    attribute(OID.messageType, printable(String(messageTypes.CertRep))),
-    attribute(OID.pkiStatus, printable(pkiStatusCodes[rep.status])),
-    ...(rep.status === 'FAILURE' ? [attribute(OID.failInfo, printable(failInfoCodes[rep.failInfo ?? 'badRequest']))] : []),
+    fixed.messageType,
+    fixed.pkiStatus[rep.status],
+    ...(rep.status === 'FAILURE' ? [fixed.failInfo[rep.failInfo ?? 'badRequest']] : []),
     attribute(OID.senderNonce, octetString(randomBytes(16))),
     attribute(OID.recipientNonce, octetString(rep.recipientNonce)),
     attribute(OID.transactionID, tlv(rep.transactionIdTag, Buffer.from(rep.transactionId, rep.transactionIdTag === 12 ? 'utf8' : 'latin1'))),
   ]
   const signedAttrs = setOf(attributes)
-  const signature = rep.signer.sign(digest, signedAttrs)
-  const digestAlgorithm = sequence(oid(digestOid[digest]), NULL)
+  const signature = await rep.signer.sign(digest, signedAttrs)
+  const signer = partsOf(rep.signer.certificateDer)
+  const digestAlgorithm = fixed.digestAlgorithm[digest]
   const signerInfo = sequence(
-    Uint8Array.of(0x02, 0x01, 0x01),
-    issuerAndSerialNumber(rep.signer.certificateDer),
+    fixed.version1,
+    signer.sid,
     digestAlgorithm,
     tlv(0xa0, signedAttrs.subarray(2 + (signedAttrs[1]! & 0x80 ? signedAttrs[1]! & 0x7f : 0))),
-    sequence(oid(OID.rsaEncryption), NULL),
+    fixed.rsaEncryption,
     octetString(signature),
   )
   const signedData = sequence(
-    Uint8Array.of(0x02, 0x01, 0x01),
+    fixed.version1,
     tlv(0x31, digestAlgorithm),
-    sequence(oid(OID.data), tlv(0xa0, octetString(content))),
-    tlv(0xa0, rep.signer.certificateDer),
+    sequence(fixed.eContentType, tlv(0xa0, octetString(content))),
+    signer.certificates,
     tlv(0x31, signerInfo),
   )
   return contentInfo(OID.signedData, signedData)

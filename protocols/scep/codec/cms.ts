@@ -1,9 +1,26 @@
-// The RFC 5652 (CMS) pieces SCEP messages are made of: object identifiers, algorithm names, BER helpers and
-// IssuerAndSerialNumber. Shared by the pkiMessage, envelope and CertRep codecs.
+// The RFC 5652 (CMS) pieces SCEP messages are made of: object identifiers, algorithm names, the certificate fields
+// that IssuerAndSerialNumber and key identifiers come from, and Name comparison. Shared by the pkiMessage, envelope
+// and CertRep codecs. Everything reads by position from the BER walk (src/pki/ber.ts).
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto'
-import * as asn1js from 'asn1js'
+import {
+  algorithmIdentifier,
+  BerError,
+  children,
+  childrenOf,
+  contents,
+  decodeBer,
+  encoding,
+  expectTag,
+  oidString,
+  readOctetString,
+  sameBytes,
+  stringOctets,
+  TAG,
+  type Tlv,
+} from '../../../src/pki/ber.js'
 import { oid, sequence, tlv } from '../../../src/pki/der.js'
 import type { Der } from '../../../src/pki/pem.js'
+import { isCanonicalSpki } from '../../../src/pki/public-key.js'
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -90,58 +107,199 @@ export function nodeCipher(cipher: ContentCipher, key: Uint8Array): { name: stri
   return { name: cipher, key: Buffer.from(key) }
 }
 
-/** Parses exactly one BER value; undefined when the bytes are not that (asn1js throws on some garbage). */
-export function parseBer(der: Uint8Array): asn1js.AsnType | undefined {
-  try {
-    const parsed = asn1js.fromBER(der)
-    if (parsed.offset === -1 || parsed.offset !== der.byteLength) return undefined
-    return parsed.result
-  } catch {
-    return undefined
-  }
+/** The parts of an X.509 Certificate (RFC 5280 §4.1) the SCEP codecs use: raw encodings, read by position. */
+export interface CertificateParts {
+  /** The serialNumber INTEGER (whole encoding). */
+  serialNumber: Uint8Array
+  /** The issuer Name (whole encoding). */
+  issuer: Uint8Array
+  /** The SubjectPublicKeyInfo (whole encoding). */
+  subjectPublicKeyInfo: Uint8Array
+  /** The subjectPublicKey BIT STRING's bits (RFC 5280 §4.2.1.2 method 1 hashes these). */
+  subjectPublicKey: Uint8Array
+  /** The [3] extensions, when present. */
+  extensions: Tlv | undefined
 }
+
+const partsCache = new WeakMap<Uint8Array, CertificateParts>()
 
 /**
- * The content octets of an OCTET STRING, joining the segments of a constructed (BER) one. A primitive OCTET STRING
- * may also carry `valueBlock.value` (asn1js parses encapsulated BER): only the constructed form has segments.
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } and TBSCertificate's fields up
+ * to subjectPublicKeyInfo, by position; memoized per buffer. Throws BerError when the shape is not a certificate's.
  */
-export function octets(block: asn1js.BaseBlock): Uint8Array {
-  if (block.idBlock.tagClass === 1 && block.idBlock.tagNumber !== 4) throw new Error('not an OCTET STRING')
-  if (block.idBlock.isConstructed) {
-    const segments = (block as asn1js.Constructed).valueBlock.value
-    if (!Array.isArray(segments)) throw new Error('malformed constructed OCTET STRING')
-    const parts = segments.map(octets)
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-    let at = 0
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.byteLength
-    }
-    return out
-  }
-  const hex = (block as asn1js.OctetString).valueBlock.valueHexView
-  if (!(hex instanceof Uint8Array)) throw new Error('malformed OCTET STRING')
-  return new Uint8Array(hex)
-}
-
-const partsCache = new WeakMap<Uint8Array, { issuer: Uint8Array; serial: Uint8Array }>()
-
-/** The raw encodings of a certificate's issuer Name and serial INTEGER (no re-encoding); memoized per buffer. */
-export function issuerAndSerialParts(certificateDer: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
+export function certificateParts(certificateDer: Uint8Array): CertificateParts {
   let parts = partsCache.get(certificateDer)
-  if (!parts) partsCache.set(certificateDer, (parts = readIssuerAndSerial(certificateDer)))
+  if (!parts) partsCache.set(certificateDer, (parts = readCertificate(certificateDer)))
   return parts
 }
 
-function readIssuerAndSerial(certificateDer: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
-  const cert = parseBer(certificateDer)
-  const tbs = (cert as asn1js.Sequence | undefined)?.valueBlock.value[0] as asn1js.Sequence | undefined
-  const fields = tbs?.valueBlock.value ?? []
-  const at = fields[0]?.idBlock.tagClass === 3 ? 1 : 0
-  const serial = fields[at]
-  const issuer = fields[at + 2]
-  if (!serial || !issuer) throw new Error('not an X.509 certificate')
-  return { issuer: new Uint8Array(issuer.valueBeforeDecodeView), serial: new Uint8Array(serial.valueBeforeDecodeView) }
+const TIME_TAGS = new Set([0x17, 0x18])
+
+/** Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue): all RDNs flattened, in order. */
+function attributesOf(name: Tlv | undefined, what: string): { type: string; value: Tlv }[] {
+  const out: { type: string; value: Tlv }[] = []
+  for (const rdn of childrenOf(name, TAG.SEQUENCE, what)) {
+    for (const atv of childrenOf(rdn, TAG.SET, `${what} RelativeDistinguishedName`)) {
+      const [type, value] = childrenOf(atv, TAG.SEQUENCE, `${what} AttributeTypeAndValue`)
+      if (!value) throw new BerError(`${what} AttributeTypeAndValue has no value`)
+      out.push({ type: oidString(type, `${what} AttributeType`), value })
+    }
+  }
+  return out
+}
+
+/** The shape of RFC 5280 §4.1 Certificate, field by field (the checks pkijs's Certificate schema made). */
+function readCertificate(der: Uint8Array): CertificateParts {
+  const [tbs, signatureAlgorithm, signatureValue] = childrenOf(decodeBer(der), TAG.SEQUENCE, 'Certificate')
+  algorithmIdentifier(signatureAlgorithm, 'Certificate signatureAlgorithm')
+  expectTag(signatureValue, TAG.BIT_STRING, 'Certificate signatureValue')
+  const fields = childrenOf(tbs, TAG.SEQUENCE, 'TBSCertificate')
+  let i = 0
+  if (fields[0]?.tag === 0xa0) expectTag(childrenOf(fields[i++], 0xa0, 'version')[0], TAG.INTEGER, 'version')
+  const serialNumber = fields[i++]
+  expectTag(serialNumber, TAG.INTEGER, 'TBSCertificate serialNumber')
+  algorithmIdentifier(fields[i++], 'TBSCertificate signature')
+  const issuer = fields[i++]
+  attributesOf(issuer, 'TBSCertificate issuer')
+  const validity = childrenOf(fields[i++], TAG.SEQUENCE, 'TBSCertificate validity')
+  if (!validity.slice(0, 2).every((t) => TIME_TAGS.has(t.tag)) || validity.length < 2) throw new BerError('TBSCertificate validity is not two Times')
+  attributesOf(fields[i++], 'TBSCertificate subject')
+  const spki = fields[i++]
+  const [keyAlgorithm, bits] = childrenOf(spki, TAG.SEQUENCE, 'TBSCertificate subjectPublicKeyInfo')
+  algorithmIdentifier(keyAlgorithm, 'subjectPublicKeyInfo algorithm')
+  expectTag(bits, TAG.BIT_STRING, 'subjectPublicKey')
+  if (fields[i]?.tag === 0x81) i++
+  if (fields[i]?.tag === 0x82) i++
+  let extensions: Tlv | undefined
+  if (fields[i]?.tag === 0xa3) {
+    extensions = fields[i]!
+    for (const ext of childrenOf(childrenOf(extensions, 0xa3, 'extensions')[0], TAG.SEQUENCE, 'Extensions')) {
+      const [extnID, second, third] = childrenOf(ext, TAG.SEQUENCE, 'Extension')
+      oidString(extnID, 'extnID')
+      const value = second?.tag === TAG.BOOLEAN ? third : second
+      readOctetString(value, 'extnValue')
+    }
+  }
+  const key = contents(bits)
+  return {
+    serialNumber: encoding(serialNumber),
+    issuer: encoding(issuer!),
+    subjectPublicKeyInfo: encoding(spki!),
+    subjectPublicKey: key.subarray(1),
+    extensions,
+  }
+}
+
+/** The raw encodings of a certificate's issuer Name and serial INTEGER (no re-encoding); memoized per buffer. */
+export function issuerAndSerialParts(certificateDer: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
+  const parts = certificateParts(certificateDer)
+  return { issuer: parts.issuer, serial: parts.serialNumber }
+}
+
+/** The keyIdentifier of a certificate's subjectKeyIdentifier extension (RFC 5280 §4.2.1.2), when it has one. */
+export function subjectKeyIdentifier(certificateDer: Uint8Array): Uint8Array | undefined {
+  const { extensions } = certificateParts(certificateDer)
+  if (!extensions) return undefined
+  const [list] = children(extensions)
+  for (const ext of childrenOf(list, TAG.SEQUENCE, 'Extensions')) {
+    const [extnID, second, third] = childrenOf(ext, TAG.SEQUENCE, 'Extension')
+    if (oidString(extnID, 'extnID') !== '2.5.29.14') continue
+    const value = readOctetString(second?.tag === TAG.BOOLEAN ? third : second, 'extnValue')
+    return readOctetString(decodeBer(value), 'SubjectKeyIdentifier')
+  }
+  return undefined
+}
+
+/** AttributeTypeAndValue (RFC 5280 §4.1.2.4) of a Name, all RDNs flattened in order. Throws BerError when malformed. */
+export const nameAttributes = (nameDer: Uint8Array) => attributesOf(decodeBer(nameDer), 'Name')
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The text of a universal string value (UTF8, BMP, Universal or one of the 8-bit types), primitive or constructed
+ * (X.690 §8.23.6: segments as for an OCTET STRING); undefined for anything else.
+ */
+export function stringText(v: Tlv): string | undefined {
+  if (v.tag & 0xc0) return undefined
+  let b: Uint8Array
+  try {
+    b = stringOctets(v)
+  } catch {
+    return undefined
+  }
+  switch (v.tag & ~0x20) {
+    case 12:
+      try {
+        return utf8.decode(b)
+      } catch {
+        return Buffer.from(b).toString('latin1')
+      }
+    case 30: {
+      let text = ''
+      for (let i = 0; i + 1 < b.length; i += 2) text += String.fromCharCode((b[i]! << 8) | b[i + 1]!)
+      return text
+    }
+    case 28: {
+      let text = ''
+      for (let i = 0; i + 3 < b.length; i += 4) {
+        const cp = b[i]! * 0x1000000 + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!
+        text += String.fromCodePoint(cp > 0x10ffff ? 0xfffd : cp)
+      }
+      return text
+    }
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 25:
+    case 26:
+    case 27:
+    case 29:
+      return Buffer.from(b).toString('latin1')
+    default:
+      return undefined
+  }
+}
+
+/** Trimmed, inner runs of spaces collapsed to one, lower case (RFC 5280 §7.1's comparison, as pkijs does it). */
+function prepared(s: string): string {
+  return s.trim().replace(/ +/g, ' ').toLowerCase()
+}
+
+/**
+ * Whether two Names are the same when their encodings differ (a client may re-encode a name): same attribute types
+ * in the same order, string values equal after case folding and space collapsing, other values byte for byte.
+ */
+export function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  if (sameBytes(a, b)) return true
+  let x: { type: string; value: Tlv }[]
+  let y: { type: string; value: Tlv }[]
+  try {
+    x = nameAttributes(a)
+    y = nameAttributes(b)
+  } catch {
+    return false
+  }
+  if (x.length !== y.length) return false
+  return x.every((ax, i) => {
+    const bx = y[i]!
+    if (ax.type !== bx.type) return false
+    const [s, t] = [stringText(ax.value), stringText(bx.value)]
+    if ((s === undefined) !== (t === undefined)) return false
+    if (s !== undefined && t !== undefined) return prepared(s).localeCompare(prepared(t)) === 0
+    return sameBytes(encoding(ax.value), encoding(bx.value))
+  })
+}
+
+/** The contents of two INTEGER encodings are equal (CertificateSerialNumber comparison). */
+export function sameSerial(a: Uint8Array, b: Uint8Array): boolean {
+  if (sameBytes(a, b)) return true
+  try {
+    return sameBytes(contents(decodeBer(a)), contents(decodeBer(b)))
+  } catch {
+    return false
+  }
 }
 
 /** IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber } (RFC 5652 §10.2.4) */
@@ -166,7 +324,30 @@ export function degenerate(certificates: Uint8Array[], crls: Uint8Array[] = []):
   return contentInfo(OID.signedData, signedData)
 }
 
-/** What the codec needs of a certificate, read once per buffer with Node's native X.509 parser. */
+// RFC 4055 algorithm parameters (RSASSA-PSS, RSAES-OAEP) use explicitly tagged optional fields.
+/** A hash AlgorithmIdentifier inside explicit tagging ([n] { AlgorithmIdentifier }) → its digest name. */
+export function taggedDigest(v: Tlv): DigestName | undefined {
+  const [alg] = childrenOf(v, v.tag, 'tagged AlgorithmIdentifier')
+  return digestByOid[algorithmIdentifier(alg, 'hash algorithm').algorithm]
+}
+
+/** MaskGenAlgorithm [1] { AlgorithmIdentifier { mgf1, hash AlgorithmIdentifier } } → the MGF1 hash (sha1 when absent). */
+export function maskGenDigest(v: Tlv): DigestName | undefined {
+  const [alg] = childrenOf(v, v.tag, 'maskGenAlgorithm')
+  const { parameters } = algorithmIdentifier(alg, 'maskGenAlgorithm')
+  return parameters ? digestByOid[algorithmIdentifier(parameters, 'MGF hash').algorithm] : 'sha1'
+}
+
+/** A small non-negative INTEGER inside explicit tagging. */
+export function taggedInteger(v: Tlv): number {
+  const [int] = childrenOf(v, v.tag, 'tagged INTEGER')
+  expectTag(int, TAG.INTEGER, 'tagged INTEGER')
+  const c = contents(int)
+  if (c.length === 0 || c.length > 4 || c[0]! & 0x80) throw new BerError('not a small INTEGER')
+  return c.reduce((n, b) => n * 256 + b, 0)
+}
+
+/** What the codec needs of a certificate, read once per buffer. */
 export interface CertificateInfo {
   publicKey: KeyObject
   isRsa: boolean
@@ -179,11 +360,11 @@ export function certificateInfo(certificateDer: Uint8Array): CertificateInfo {
   let info = infoCache.get(certificateDer)
   if (!info) {
     const publicKey = new X509Certificate(certificateDer).publicKey
-    info = {
-      publicKey,
-      isRsa: publicKey.asymmetricKeyType === 'rsa',
-      spkiSha256: createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex'),
-    }
+    const isRsa = publicKey.asymmetricKeyType === 'rsa'
+    // The digest of the key as OpenSSL writes it back; a key encoded exactly as DER requires is that encoding already.
+    const raw = certificateParts(certificateDer).subjectPublicKeyInfo
+    const spki = isCanonicalSpki(raw) ? raw : publicKey.export({ format: 'der', type: 'spki' })
+    info = { publicKey, isRsa, spkiSha256: createHash('sha256').update(spki).digest('hex') }
     infoCache.set(certificateDer, info)
   }
   return info

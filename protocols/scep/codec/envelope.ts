@@ -2,33 +2,36 @@
 // opened with the RA key (PKCS#1 v1.5 with implicit rejection, or OAEP); replies are sealed to the requester's
 // certificate with the content-encryption algorithm the requester used (AES-CBC or DES-EDE3-CBC).
 import { constants, createCipheriv, createDecipheriv, publicEncrypt, randomBytes } from 'node:crypto'
-import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import { childrenOf, decodeBer, readOctetString, sameBytes, TAG, type AlgorithmIdentifier, type Tlv } from '../../../src/pki/ber.js'
 import { NULL, octetString, oid, sequence, tlv } from '../../../src/pki/der.js'
 import type { Der } from '../../../src/pki/pem.js'
-import { x509 } from '../../../src/pki/x509.js'
 import type { KeyTransport, RaCredential } from '../../../src/scep/index.js'
 import { ScepFailure } from '../fail-info.js'
 import {
+  certificateInfo,
+  certificateParts,
   cipherByOid,
   cipherIvLength,
   cipherKeyLength,
   cipherOid,
   contentInfo,
-  digestByOid,
   issuerAndSerialNumber,
   issuerAndSerialParts,
-  certificateInfo,
+  maskGenDigest,
   nodeCipher,
-  octets,
   OID,
-  parseBer,
+  sameName,
+  sameSerial,
+  subjectKeyIdentifier,
+  taggedDigest,
   type ContentCipher,
+  type DigestName,
 } from './cms.js'
+import { decodeEnvelopedData, type EnvelopedData, type RecipientIdentifier } from './enveloped-data.js'
 
 export interface KeyTransRecipient {
   /** IssuerAndSerialNumber (raw issuer Name and serial INTEGER encodings) or a subjectKeyIdentifier. */
-  rid: { issuer: Uint8Array; serial: pkijs.IssuerAndSerialNumber } | { ski: Uint8Array }
+  rid: RecipientIdentifier
   transport: KeyTransport | undefined
   transportOid: string
   encryptedKey: Uint8Array
@@ -43,15 +46,19 @@ export interface Envelope {
 
 const malformed = (detail: string) => new ScepFailure('badMessageCheck', `pkcsPKIEnvelope: ${detail}`)
 
-function keyTransport(alg: pkijs.AlgorithmIdentifier): KeyTransport | undefined {
-  if (alg.algorithmId === OID.rsaEncryption) return { scheme: 'rsaes-pkcs1-v1_5' }
-  if (alg.algorithmId !== OID.rsaesOaep) return undefined
+/** RSAES-OAEP-params (RFC 4055 §4.1: hashAlgorithm [0] DEFAULT sha1, maskGenAlgorithm [1] DEFAULT mgf1SHA1). */
+function keyTransport(alg: AlgorithmIdentifier): KeyTransport | undefined {
+  if (alg.algorithm === OID.rsaEncryption) return { scheme: 'rsaes-pkcs1-v1_5' }
+  if (alg.algorithm !== OID.rsaesOaep) return undefined
   try {
-    const p = alg.algorithmParams ? new pkijs.RSAESOAEPParams({ schema: alg.algorithmParams }) : new pkijs.RSAESOAEPParams()
-    const hash = digestByOid[p.hashAlgorithm.algorithmId]
-    const mgfHash = p.maskGenAlgorithm.algorithmParams
-      ? digestByOid[new pkijs.AlgorithmIdentifier({ schema: p.maskGenAlgorithm.algorithmParams }).algorithmId]
-      : 'sha1'
+    let hash: DigestName | undefined = 'sha1'
+    let mgfHash: DigestName | undefined = 'sha1'
+    if (alg.parameters) {
+      for (const field of childrenOf(alg.parameters, TAG.SEQUENCE, 'RSAES-OAEP-params')) {
+        if (field.tag === 0xa0) hash = taggedDigest(field)
+        else if (field.tag === 0xa1) mgfHash = maskGenDigest(field)
+      }
+    }
     if (!hash || hash !== mgfHash || hash === 'md5' || hash === 'sha224') return undefined
     return { scheme: 'rsaes-oaep', hash }
   } catch {
@@ -71,57 +78,48 @@ export function decodeEnvelope(der: Uint8Array): Envelope {
 
 function readEnvelope(der: Uint8Array): Envelope {
   if (der.byteLength === 0) throw malformed('the message has no pkcsPKIEnvelope')
-  const parsed = parseBer(der)
-  if (!parsed) throw malformed('not one BER value')
-  let enveloped: pkijs.EnvelopedData
+  let root: Tlv
   try {
-    const first = (parsed as asn1js.Sequence).valueBlock.value?.[0]
-    if (first instanceof asn1js.ObjectIdentifier) {
-      const ci = new pkijs.ContentInfo({ schema: parsed })
-      if (ci.contentType !== OID.envelopedData) throw new Error(`content type ${ci.contentType} is not envelopedData`)
-      enveloped = new pkijs.EnvelopedData({ schema: ci.content })
-    } else {
-      enveloped = new pkijs.EnvelopedData({ schema: parsed })
-    }
+    root = decodeBer(der)
+  } catch {
+    throw malformed('not one BER value')
+  }
+  let enveloped: EnvelopedData
+  try {
+    enveloped = decodeEnvelopedData(root)
   } catch (e) {
     throw malformed(`not a CMS EnvelopedData (${(e as Error).message})`)
   }
   const info = enveloped.encryptedContentInfo
-  const cipher = cipherByOid[info.contentEncryptionAlgorithm.algorithmId]
-  if (!cipher) throw new ScepFailure('badAlg', `content encryption ${info.contentEncryptionAlgorithm.algorithmId} is not supported`)
-  const ivBlock = info.contentEncryptionAlgorithm.algorithmParams as asn1js.BaseBlock | undefined
-  const iv = ivBlock instanceof asn1js.OctetString ? octets(ivBlock) : new Uint8Array(0)
+  const cipher = cipherByOid[info.contentEncryptionAlgorithm.algorithm]
+  if (!cipher) throw new ScepFailure('badAlg', `content encryption ${info.contentEncryptionAlgorithm.algorithm} is not supported`)
+  const ivParameter = info.contentEncryptionAlgorithm.parameters
+  let iv: Uint8Array = new Uint8Array(0)
+  if (ivParameter?.tag === TAG.OCTET_STRING || ivParameter?.tag === (TAG.OCTET_STRING | 0x20)) iv = readOctetString(ivParameter, 'IV')
   if (iv.byteLength !== cipherIvLength[cipher]) throw malformed(`${cipher} needs a ${cipherIvLength[cipher]}-octet IV`)
   if (!info.encryptedContent) throw malformed('the encrypted content is absent')
-  const recipients: KeyTransRecipient[] = []
-  for (const ri of enveloped.recipientInfos) {
-    if (ri.variant !== 1) continue
-    const ktri = ri.value as pkijs.KeyTransRecipientInfo
-    const rid =
-      ktri.rid instanceof pkijs.IssuerAndSerialNumber
-        ? { issuer: new Uint8Array(ktri.rid.issuer.toSchema().toBER(false)), serial: ktri.rid }
-        : { ski: new Uint8Array((ktri.rid as asn1js.OctetString).valueBlock.valueHexView) }
-    recipients.push({
-      rid,
-      transport: keyTransport(ktri.keyEncryptionAlgorithm),
-      transportOid: ktri.keyEncryptionAlgorithm.algorithmId,
-      encryptedKey: new Uint8Array(ktri.encryptedKey.valueBlock.valueHexView),
-    })
-  }
+  const recipients: KeyTransRecipient[] = enveloped.recipientInfos.map((ri) => ({
+    rid: ri.rid,
+    transport: keyTransport(ri.keyEncryptionAlgorithm),
+    transportOid: ri.keyEncryptionAlgorithm.algorithm,
+    encryptedKey: ri.encryptedKey,
+  }))
   if (!recipients.length) throw malformed('no key transport recipient (RSA) is listed')
-  return { recipients, cipher, iv, encryptedContent: octets(info.encryptedContent) }
+  return { recipients, cipher, iv, encryptedContent: info.encryptedContent }
 }
 
-const parsedRa = new WeakMap<RaCredential, pkijs.Certificate>()
+const raKeyIds = new WeakMap<RaCredential, Uint8Array | null>()
 
+/** Whether a recipient names this RA: its subjectKeyIdentifier, or its issuer and serial number (compared as Names). */
 function isRecipient(r: KeyTransRecipient, ra: RaCredential): boolean {
-  if ('ski' in r.rid) {
-    const keyId = ra.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId
-    return keyId !== undefined && keyId.toLowerCase() === Buffer.from(r.rid.ski).toString('hex')
+  if ('subjectKeyIdentifier' in r.rid) {
+    let keyId = raKeyIds.get(ra)
+    if (keyId === undefined) raKeyIds.set(ra, (keyId = subjectKeyIdentifier(ra.certificateDer) ?? null))
+    return keyId !== null && sameBytes(keyId, r.rid.subjectKeyIdentifier)
   }
-  let mine = parsedRa.get(ra)
-  if (!mine) parsedRa.set(ra, (mine = pkijs.Certificate.fromBER(ra.certificateDer)))
-  return mine.serialNumber.isEqual(r.rid.serial.serialNumber) && mine.issuer.isEqual(r.rid.serial.issuer)
+  const mine = certificateParts(ra.certificateDer)
+  const want = r.rid.issuerAndSerialNumber
+  return sameSerial(mine.serialNumber, want.serialNumber) && sameName(mine.issuer, want.issuer)
 }
 
 /**

@@ -3,11 +3,26 @@
 // refuses with HTTP 400 what cannot be answered in-band; verifyPkiMessage() checks the signer's signature and
 // answers failures with a failInfo.
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto'
-import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import { childrenOf, decodeBer, encoding, readOctetString, sameBytes, TAG, type Tlv } from '../../../src/pki/ber.js'
 import type { Der } from '../../../src/pki/pem.js'
 import { ScepFailure, ScepHttpError } from '../fail-info.js'
-import { certificateInfo, digestByOid, issuerAndSerialParts, octets, OID, parseBer, signatureDigest, type CertificateInfo, type DigestName } from './cms.js'
+import {
+  certificateInfo,
+  certificateParts,
+  digestByOid,
+  maskGenDigest,
+  OID,
+  sameName,
+  sameSerial,
+  signatureDigest,
+  stringText,
+  subjectKeyIdentifier,
+  taggedDigest,
+  taggedInteger,
+  type CertificateInfo,
+  type DigestName,
+} from './cms.js'
+import { attributeValues, decodeSignedData, type SignedData, type SignerIdentifier } from './signed-data.js'
 
 export const messageTypes = { CertRep: 3, RenewalReq: 17, PKCSReq: 19, CertPoll: 20, GetCert: 21, GetCRL: 22 } as const
 export type MessageTypeName = keyof typeof messageTypes
@@ -32,7 +47,7 @@ export interface PkiMessage {
   /** Internal: what verifyPkiMessage checks. */
   signature: {
     algorithm: string
-    parameters: asn1js.AsnType | undefined
+    parameters: Tlv | undefined
     value: Uint8Array
     signedAttributes: Uint8Array
     messageDigest: Uint8Array | undefined
@@ -42,42 +57,46 @@ export interface PkiMessage {
 
 const bad = (detail: string) => new ScepHttpError(400, `not a pkiMessage this server can answer: ${detail}`)
 
-/** Attribute values by type (first value of each). */
-function attributeMap(attrs: pkijs.Attribute[]): Map<string, asn1js.AsnType> {
-  const map = new Map<string, asn1js.AsnType>()
-  for (const a of attrs) if (a.values[0] && !map.has(a.type)) map.set(a.type, a.values[0] as asn1js.AsnType)
-  return map
-}
-
 const stringTags = new Set([12, 19, 20, 22, 26, 30]) // UTF8, Printable, Teletex, IA5, Visible, BMP
 
-function stringValue(v: asn1js.AsnType | undefined): { value: string; tag: number } | undefined {
-  if (!v || v.idBlock.tagClass !== 1 || !stringTags.has(v.idBlock.tagNumber)) return undefined
-  const value = (v as asn1js.PrintableString).valueBlock.value
-  return typeof value === 'string' ? { value, tag: v.idBlock.tagNumber } : undefined
+/** A string attribute value and its (primitive) tag, which the CertRep echoes; undefined for other types. */
+function stringValue(v: Tlv | undefined): { value: string; tag: number } | undefined {
+  const tag = v ? v.tag & ~0x20 : 0
+  if (!v || !stringTags.has(tag)) return undefined
+  const value = stringText(v)
+  return value === undefined ? undefined : { value, tag }
 }
 
-function findSignerCertificate(signed: pkijs.SignedData, sid: pkijs.SignerInfo['sid']): Der | undefined {
-  const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
-  for (const cert of certs) {
-    const der = new Uint8Array(cert.toSchema().toBER(false))
-    if (sid instanceof pkijs.IssuerAndSerialNumber) {
-      const parts = issuerAndSerialParts(der)
-      const want = { issuer: new Uint8Array(sid.issuer.toSchema().toBER(false)), serial: new Uint8Array(sid.serialNumber.toBER(false)) }
-      if (Buffer.from(parts.serial).equals(Buffer.from(want.serial)) && Buffer.from(parts.issuer).equals(Buffer.from(want.issuer))) return der
+/** An OCTET STRING attribute value's octets (primitive or constructed), or undefined for anything else. */
+function octetsValue(v: Tlv | undefined): Uint8Array | undefined {
+  if (!v || (v.tag !== TAG.OCTET_STRING && v.tag !== (TAG.OCTET_STRING | 0x20))) return undefined
+  try {
+    return readOctetString(v, 'attribute value')
+  } catch {
+    return undefined
+  }
+}
+
+const sha1 = (d: Uint8Array) => createHash('sha1').update(d).digest()
+
+function findSignerCertificate(signed: SignedData, sid: SignerIdentifier): Der | undefined {
+  const certs = signed.certificates
+  for (const der of certs) {
+    const parts = certificateParts(der)
+    if ('issuerAndSerialNumber' in sid) {
+      const want = sid.issuerAndSerialNumber
+      if (sameBytes(parts.serialNumber, want.serialNumber) && sameBytes(parts.issuer, want.issuer)) return der.slice()
       // Fall back on a semantic comparison (a client may re-encode the name differently).
-      if (cert.serialNumber.isEqual(sid.serialNumber) && cert.issuer.isEqual(sid.issuer)) return der
-    } else if (sid instanceof asn1js.Primitive || sid instanceof asn1js.OctetString) {
-      const ski = Buffer.from((sid as asn1js.OctetString).valueBlock.valueHexView)
-      const spkiBits = Buffer.from(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView)
-      if (createHash('sha1').update(spkiBits).digest().equals(ski)) return der
-      const ext = cert.extensions?.find((e) => e.extnID === '2.5.29.14')
-      const inner = ext ? parseBer(new Uint8Array(ext.extnValue.valueBlock.valueHexView)) : undefined
-      if (inner && Buffer.from((inner as asn1js.OctetString).valueBlock.valueHexView).equals(ski)) return der
+      if (sameSerial(parts.serialNumber, want.serialNumber) && sameName(parts.issuer, want.issuer)) return der.slice()
+    } else if ('subjectKeyIdentifier' in sid) {
+      const ski = sid.subjectKeyIdentifier
+      if (sameBytes(sha1(parts.subjectPublicKey), ski)) return der.slice()
+      const ext = subjectKeyIdentifier(der)
+      if (ext && sameBytes(ext, ski)) return der.slice()
     }
   }
   // A single certificate is taken as the signer's (the signature check decides).
-  return certs.length === 1 ? new Uint8Array(certs[0]!.toSchema().toBER(false)) : undefined
+  return certs.length === 1 ? certs[0]!.slice() : undefined
 }
 
 /**
@@ -95,30 +114,29 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
 
 function readPkiMessage(der: Uint8Array): PkiMessage {
   if (der.byteLength === 0) throw bad('the message is empty')
-  const parsed = parseBer(der)
-  if (!parsed) throw bad('the message is not one BER value')
-  let signed: pkijs.SignedData
+  let root: Tlv
   try {
-    const ci = new pkijs.ContentInfo({ schema: parsed })
-    if (ci.contentType !== OID.signedData) throw new Error(`content type ${ci.contentType} is not signedData`)
-    signed = new pkijs.SignedData({ schema: ci.content })
+    root = decodeBer(der)
+  } catch {
+    throw bad('the message is not one BER value')
+  }
+  let signed: SignedData
+  try {
+    signed = decodeSignedData(root)
   } catch (e) {
     throw bad(`the message is not a CMS SignedData (${(e as Error).message})`)
   }
   if (signed.signerInfos.length !== 1) throw bad(`the SignedData has ${signed.signerInfos.length} signers, not 1`)
   const signer = signed.signerInfos[0]!
-  if (!signer.signedAttrs) throw bad('the signer has no signed attributes')
-  const attrs = attributeMap(signer.signedAttrs.attributes)
+  if (!signer.signedAttrs || !signer.signedAttrsEncoding) throw bad('the signer has no signed attributes')
+  const attrs = attributeValues(signer.signedAttrs)
   const transactionId = stringValue(attrs.get(OID.transactionID))
   if (!transactionId || transactionId.value.length === 0) throw bad('the transactionID attribute is missing')
   const type = stringValue(attrs.get(OID.messageType))
   if (!type || !/^\d{1,4}$/.test(type.value)) throw bad('the messageType attribute is missing or not a number')
-  const nonce = attrs.get(OID.senderNonce)
-  if (!(nonce instanceof asn1js.OctetString)) throw bad('the senderNonce attribute is missing')
-  const senderNonce = octets(nonce)
+  const senderNonce = octetsValue(attrs.get(OID.senderNonce))
+  if (!senderNonce) throw bad('the senderNonce attribute is missing')
   if (senderNonce.byteLength === 0 || senderNonce.byteLength > 64) throw bad('the senderNonce is not 1 to 64 octets')
-  const md = attrs.get(OID.messageDigest)
-  const eContent = signed.encapContentInfo.eContent
   let signerCertificate: Der | undefined
   try {
     signerCertificate = findSignerCertificate(signed, signer.sid)
@@ -133,31 +151,39 @@ function readPkiMessage(der: Uint8Array): PkiMessage {
     senderNonce,
     pkiStatus: stringValue(attrs.get(OID.pkiStatus))?.value,
     failInfo: stringValue(attrs.get(OID.failInfo))?.value,
-    recipientNonce: attrs.get(OID.recipientNonce) instanceof asn1js.OctetString ? octets(attrs.get(OID.recipientNonce)!) : undefined,
+    recipientNonce: octetsValue(attrs.get(OID.recipientNonce)),
     signerCertificate,
-    digest: digestByOid[signer.digestAlgorithm.algorithmId],
-    content: eContent ? octets(eContent) : new Uint8Array(0),
+    digest: digestByOid[signer.digestAlgorithm.algorithm],
+    content: signed.encapContentInfo.eContent ?? new Uint8Array(0),
     signature: {
-      algorithm: signer.signatureAlgorithm.algorithmId,
-      parameters: signer.signatureAlgorithm.algorithmParams as asn1js.AsnType | undefined,
-      value: new Uint8Array(signer.signature.valueBlock.valueHexView),
-      signedAttributes: new Uint8Array(signer.signedAttrs.encodedValue),
-      messageDigest: md instanceof asn1js.OctetString ? octets(md) : undefined,
-      digestAlgorithm: signer.digestAlgorithm.algorithmId,
+      algorithm: signer.signatureAlgorithm.algorithm,
+      parameters: signer.signatureAlgorithm.parameters,
+      value: signer.signature,
+      signedAttributes: signer.signedAttrsEncoding,
+      messageDigest: octetsValue(attrs.get(OID.messageDigest)),
+      digestAlgorithm: signer.digestAlgorithm.algorithm,
     },
   }
 }
 
-/** RSASSA-PSS parameters (RFC 4055 §3.1) as Node's verify options, or undefined when not supported. */
-function pssOptions(params: asn1js.AsnType | undefined): { hash: DigestName; saltLength: number } | undefined {
+/**
+ * RSASSA-PSS-params (RFC 4055 §3.1: hashAlgorithm [0] DEFAULT sha1, maskGenAlgorithm [1] DEFAULT mgf1SHA1,
+ * saltLength [2] DEFAULT 20, trailerField [3] DEFAULT 1) as Node's verify options; undefined when not supported.
+ */
+function pssOptions(params: Tlv | undefined): { hash: DigestName; saltLength: number } | undefined {
   try {
-    const p = new pkijs.RSASSAPSSParams({ schema: params })
-    const hash = digestByOid[p.hashAlgorithm.algorithmId]
-    const mgfHash = p.maskGenAlgorithm.algorithmParams
-      ? digestByOid[new pkijs.AlgorithmIdentifier({ schema: p.maskGenAlgorithm.algorithmParams }).algorithmId]
-      : 'sha1'
-    if (!hash || hash !== mgfHash || p.trailerField !== 1) return undefined
-    return { hash, saltLength: p.saltLength }
+    let hash: DigestName | undefined = 'sha1'
+    let mgfHash: DigestName | undefined = 'sha1'
+    let saltLength = 20
+    let trailerField = 1
+    for (const field of childrenOf(params, TAG.SEQUENCE, 'RSASSA-PSS-params')) {
+      if (field.tag === 0xa0) hash = taggedDigest(field)
+      else if (field.tag === 0xa1) mgfHash = maskGenDigest(field)
+      else if (field.tag === 0xa2) saltLength = taggedInteger(field)
+      else if (field.tag === 0xa3) trailerField = taggedInteger(field)
+    }
+    if (!hash || hash !== mgfHash || trailerField !== 1) return undefined
+    return { hash, saltLength }
   } catch {
     return undefined
   }
@@ -220,11 +246,16 @@ export function signerKeyDigest(msg: PkiMessage): string {
 }
 
 /** IssuerAndSerialNumber (GetCert, GetCRL: RFC 8894 §3.3.4) and IssuerAndSubject (CertPoll: §3.3.3) contents. */
-export function decodeNamePair(der: Uint8Array): { first: Uint8Array; second: asn1js.BaseBlock } {
-  const parsed = parseBer(der)
-  const items = parsed instanceof asn1js.Sequence ? parsed.valueBlock.value : []
-  if (items.length !== 2 || !(items[0] instanceof asn1js.Sequence)) {
+export function decodeNamePair(der: Uint8Array): { first: Uint8Array; second: Tlv } {
+  let items: Tlv[] = []
+  try {
+    const root = decodeBer(der)
+    if (root.tag === TAG.SEQUENCE) items = childrenOf(root, TAG.SEQUENCE, 'name pair')
+  } catch {
+    items = []
+  }
+  if (items.length !== 2 || items[0]!.tag !== TAG.SEQUENCE) {
     throw new ScepFailure('badRequest', 'the message data is not an IssuerAndSerialNumber / IssuerAndSubject')
   }
-  return { first: new Uint8Array(items[0].valueBeforeDecodeView), second: items[1]! }
+  return { first: encoding(items[0]!), second: items[1]! }
 }

@@ -1,7 +1,7 @@
 // RFC 8894 §3.3.4 GetCert and §3.3.5 GetCRL: the content is an IssuerAndSerialNumber; GetCert answers with that
 // certificate, GetCRL with the current complete CRL of the CA that issued it (degenerate SignedData either way).
-import * as asn1js from 'asn1js'
 import { isIssuanceError } from '../../../src/errors.js'
+import { contents, TAG } from '../../../src/pki/ber.js'
 import { x509 } from '../../../src/pki/x509.js'
 import type { CertificateRecord } from '../../../src/store/index.js'
 import { shardOf } from '../../../src/store/index.js'
@@ -12,8 +12,8 @@ import type { RequestContext } from './pkcs-req.js'
 
 async function certificateNamed(ctx: RequestContext, data: Uint8Array): Promise<CertificateRecord> {
   const { first: issuerDer, second } = decodeNamePair(data)
-  if (!(second instanceof asn1js.Integer)) throw new ScepFailure('badRequest', 'the message data is not an IssuerAndSerialNumber')
-  const serial = Buffer.from(second.valueBlock.valueHexView).toString('hex').replace(/^(00)+(?=.)/, '')
+  if (second.tag !== TAG.INTEGER) throw new ScepFailure('badRequest', 'the message data is not an IssuerAndSerialNumber')
+  const serial = Buffer.from(contents(second)).toString('hex').replace(/^(00)+(?=.)/, '')
   let record: CertificateRecord
   try {
     record = await ctx.deps.issuance.find(serial || '0')

@@ -71,7 +71,7 @@ export const pkiOperation = (deps: ScepDeps): ScepHandler => {
         'SCEP request refused',
       )
     }
-    const reply = encodeCertRep({
+    const reply = await encodeCertRep({
       transactionId: msg.transactionId,
       transactionIdTag: msg.transactionIdTag,
       recipientNonce: msg.senderNonce,

@@ -1,10 +1,11 @@
 // RFC 8555 §6.5 nonce source: batched storage, single use through the store, malformed nonces refused unread.
 import { describe, expect, it } from 'vitest'
 import { createNonceSource } from '../../../../protocols/acme/nonce.js'
+import type { AcmeAccount } from '../../../../src/store/index.js'
 
 function fakeStore() {
   const stored = new Set<string>()
-  const calls = { issue: 0, consume: 0 }
+  const calls = { issue: 0, consume: 0, consumed: [] as string[] }
   return {
     calls,
     nonces: {
@@ -15,6 +16,11 @@ function fakeStore() {
       async consume(value: string) {
         calls.consume++
         return stored.delete(value)
+      },
+      async consumeWithAccount(value: string, signer: { id: string } | { thumbprint: string }) {
+        calls.consume++
+        calls.consumed.push(value)
+        return { fresh: stored.delete(value), account: 'id' in signer && signer.id === 'known' ? ({ id: 'known' } as AcmeAccount) : undefined }
       },
       async purgeExpired() {
         return 0
@@ -39,5 +45,20 @@ describe('nonce source', () => {
     const store = fakeStore()
     expect(await createNonceSource(store, 3600).consume(value)).toBe(false)
     expect(store.calls.consume).toBe(0)
+  })
+
+  it('ok/consume-with-account-reads-the-signer-in-the-same-call', async () => {
+    const store = fakeStore()
+    const nonces = createNonceSource(store, 3600)
+    const nonce = await nonces.issue()
+    expect(await nonces.consumeWithAccount(nonce, { id: 'known' })).toEqual({ fresh: true, account: { id: 'known' } })
+    expect(await nonces.consumeWithAccount(nonce, { id: 'known' })).toMatchObject({ fresh: false })
+    expect(store.calls.consume).toBe(2)
+  })
+
+  it('fail/malformed-nonce-matches-no-row-but-the-account-is-still-read', async () => {
+    const store = fakeStore()
+    expect(await createNonceSource(store, 3600).consumeWithAccount('has spaces!', { id: 'known' })).toEqual({ fresh: false, account: { id: 'known' } })
+    expect(store.calls.consumed).toEqual([''])
   })
 })

@@ -73,7 +73,7 @@ describe('captured ACME requests (RFC 8555 §6.2)', () => {
     let verified = false
     for (const jwk of candidates) {
       try {
-        await verifySignature(jws, await importAccountKey(toPublicJwk(jwk), alg), [alg])
+        await verifySignature(jws, await importAccountKey(toPublicJwk(jwk), alg), alg)
         verified = true
       } catch {
         // next key
@@ -124,7 +124,7 @@ describe('captured ACME requests (RFC 8555 §6.2)', () => {
     expect(inner.header.url).toBe(outer.header.url)
     expect(inner.header.nonce).toBeUndefined()
     const alg = requireSupportedAlgorithm(inner.header.alg)
-    const payload = await verifySignature(inner.jws, await importAccountKey(toPublicJwk(inner.header.jwk), alg), [alg])
+    const payload = await verifySignature(inner.jws, await importAccountKey(toPublicJwk(inner.header.jwk), alg), alg)
     expect(decodeKeyChangeInner(decodePayload(payload)).account).toBe(outer.header.kid)
   })
 
