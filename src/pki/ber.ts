@@ -45,6 +45,9 @@ const PRIMITIVE_ONLY = new Set([0x01, 0x02, 0x05, 0x06, 0x09, 0x0a, 0x0d])
 /** Real messages nest about 20 deep; the limit keeps hostile nesting from exhausting the stack. */
 const MAX_DEPTH = 64
 
+/** Universal string types: BIT STRING, OCTET STRING and the character strings (X.690 §8.6, §8.7, §8.23). */
+const STRING_TYPES = new Set([3, 4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 30])
+
 /**
  * Reads the value at `at`, which must end by `limit`. `check` walks the contents of constructed values (every
  * value, to any depth); without it only indefinite-length values are walked, to find where they end.
@@ -104,6 +107,23 @@ export function decodeBer(bytes: Uint8Array): Tlv {
   const v = read(bytes, 0, bytes.length, true, 0)
   if (v.end !== bytes.length) throw new BerError(`${bytes.length - v.end} octets after the value`)
   return v
+}
+
+/**
+ * Whether a value (read by decodeBer) is also DER (X.690 §10): definite lengths in the shortest form, low tag
+ * numbers in one octet, strings primitive — at every depth. Bytes copied from a request into a certificate (the
+ * subject Name, the SubjectPublicKeyInfo) must pass this, or be re-encoded first. SET OF ordering is not checked.
+ */
+export function isDer(v: Tlv): boolean {
+  const length = v.contentEnd - v.contentStart
+  if (v.end !== v.contentEnd) return false // indefinite length
+  const identifierOctets = v.number < 31 ? 1 : 1 + Math.ceil(Math.log2(v.number + 1) / 7)
+  const lengthOctets = length < 0x80 ? 1 : 1 + Math.ceil(Math.log2(length + 1) / 8)
+  if (v.contentStart - v.start !== identifierOctets + lengthOctets) return false
+  if (!(v.tag & CONSTRUCTED)) return true
+  // X.690 §10.2: the string types are primitive in DER.
+  if (!(v.tag & 0xc0) && STRING_TYPES.has(v.number)) return false
+  return children(v).every(isDer)
 }
 
 /** The values inside a constructed value, in order. */

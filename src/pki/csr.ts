@@ -5,7 +5,9 @@
 import { verify as cryptoVerify } from 'node:crypto'
 import { x509 } from './x509.js'
 import { id_pkcs9_at_challengePassword, id_pkcs9_at_extensionRequest } from '@peculiar/asn1-pkcs9'
-import { children, childrenOf, contents, decodeBer, encoding, expectTag, oidString, TAG, type Tlv } from './ber.js'
+import { children, childrenOf, contents, decodeBer, encoding, expectTag, isDer, oidString, TAG, type Tlv } from './ber.js'
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
 import { IssuanceError } from '../errors.js'
 import { fromPem, isPem, type Der } from './pem.js'
 import { publicKeyFromSpki } from './public-key.js'
@@ -241,9 +243,13 @@ export async function parseCsr(input: Uint8Array | string): Promise<ParsedCsr> {
   } catch (e) {
     throw new IssuanceError('badCsr', `CSR is not a DER PKCS#10 request: ${(e as Error).message}`)
   }
-  const publicKeyDer = new Uint8Array(req.subjectPKInfo)
+  let publicKeyDer: Der
   let key: KeyInfo
   try {
+    // Copied into certificates: kept as received only when already DER, else re-encoded (as the object model did).
+    publicKeyDer = isDer(decodeBer(req.subjectPKInfo))
+      ? new Uint8Array(req.subjectPKInfo)
+      : new Uint8Array(AsnConvert.serialize(AsnConvert.parse(req.subjectPKInfo, SubjectPublicKeyInfo)))
     key = describeKey(publicKeyDer)
   } catch (e) {
     throw new IssuanceError('badCsr', `CSR public key cannot be parsed: ${(e as Error).message}`)
@@ -284,7 +290,7 @@ export async function parseCsr(input: Uint8Array | string): Promise<ParsedCsr> {
   return {
     der,
     subject: subject.toString(),
-    subjectDer: new Uint8Array(req.subject),
+    subjectDer: isDer(decodeBer(req.subject)) ? new Uint8Array(req.subject) : new Uint8Array(subject.toArrayBuffer()),
     commonName: subject.getField('CN')[0],
     requestedSans,
     publicKeyDer,

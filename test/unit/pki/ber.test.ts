@@ -2,7 +2,7 @@
 // strings, and the malformed encodings it must refuse (asn1js accepted some of them: a value running past the end
 // of the one containing it).
 import { describe, expect, it } from 'vitest'
-import { BerError, children, decodeBer, encoding, oidString, readOctetString, stringOctets } from '../../../src/pki/ber.js'
+import { BerError, children, decodeBer, encoding, isDer, oidString, readOctetString, stringOctets } from '../../../src/pki/ber.js'
 import { oid, tlv } from '../../../src/pki/der.js'
 
 const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex.replace(/\s+/g, ''), 'hex'))
@@ -71,4 +71,22 @@ describe('oidString (X.690 §8.19)', () => {
       expect(oidString(decodeBer(oid(dotted)), 'oid')).toBe(dotted)
     },
   )
+})
+
+describe('isDer (X.690 §10)', () => {
+  const der = (hex: string) => isDer(decodeBer(bytes(hex)))
+
+  it('ok/der-at-every-length-form', () => {
+    for (const n of [0, 1, 127, 128, 255, 256, 65535, 65536]) expect(isDer(decodeBer(tlv(0x04, new Uint8Array(n))))).toBe(true)
+    expect(der('30 06 06 01 2a 02 01 05')).toBe(true)
+    expect(der('9f 1f 00')).toBe(true) // high tag number 31, two identifier octets
+  })
+
+  it('fail/ber-only-encodings (§10.1 lengths, §10.2 strings)', () => {
+    expect(der('30 81 03 02 01 01')).toBe(false) // long form for a short length
+    expect(der('30 82 00 03 02 01 01')).toBe(false) // more length octets than needed
+    expect(der('30 80 02 01 01 00 00')).toBe(false) // indefinite length
+    expect(der('30 05 24 03 04 01 ab')).toBe(false) // constructed OCTET STRING, nested
+    expect(der('30 04 02 81 01 01')).toBe(false) // non-minimal length one level down
+  })
 })
