@@ -10,7 +10,7 @@
 // the server rather than the client's patience; the polls per issuance are printed, since each costs a request.
 // Knobs: BENCH_DATABASE_URL, BENCH_POOL, BENCH_SCALE (as run.ts), BENCH_POLL_MS, BENCH_SERVER_NODE_ARGS.
 import { execFile, spawn } from 'node:child_process'
-import { createHash, generateKeyPairSync, randomBytes, sign, webcrypto, type KeyObject } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
@@ -90,7 +90,6 @@ const ipSanRequest = tlv(
   ),
 )
 const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'))
-const ecdsaP256 = { name: 'ECDSA', namedCurve: 'P-256' }
 
 /** A PKCS#10 request (RFC 2986) for 127.0.0.1 with a fresh P-256 key: empty subject, ecdsa-with-SHA256. */
 function ipCsr(): Uint8Array {
@@ -117,11 +116,7 @@ function client(base: string, pool: Pool, tokens: Map<string, string>) {
   }
 
   return async function issueOnce(): Promise<void> {
-    const account = p256()
-    const { jwk } = account
-    // jose signs through WebCrypto: handing it a CryptoKey once spares a key import per signature.
-    const { kty, crv, x, y, d } = account.privateKey.export({ format: 'jwk' })
-    const privateKey = await webcrypto.subtle.importKey('jwk', { kty, crv, x, y, d }, ecdsaP256, false, ['sign'])
+    const { privateKey, jwk } = p256()
     const thumb = thumbprintOf(jwk)
     let nonce = nonces.pop() ?? ((await call('HEAD', `${base}/acme/new-nonce`)).headers['replay-nonce'] as string)
     let kid: string | undefined

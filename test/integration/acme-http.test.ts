@@ -2,7 +2,7 @@
 // errors, and EAB keys minted through the admin API (/api/v1/acme/eab) used by newAccount.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { request } from 'node:https'
+import { Agent, request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FlattenedSign } from 'jose'
@@ -85,6 +85,28 @@ afterAll(async () => {
 })
 
 describe('ACME on the HTTPS listener', () => {
+  it('ok/head-newNonce-keeps-the-connection-open', async () => {
+    // Without a Content-Length node's server closed the connection after each HEAD: a TLS handshake per new nonce.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca })
+    const sockets = new Set<unknown>()
+    const head = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${base}/acme/new-nonce`, { method: 'HEAD', agent }, (res) => {
+          sockets.add(req.socket)
+          res.resume()
+          res.on('end', () => resolve(res.statusCode ?? 0))
+        })
+        req.on('error', reject)
+        req.end()
+      })
+    try {
+      expect([await head(), await head(), await head()]).toEqual([200, 200, 200])
+      expect(sockets.size).toBe(1)
+    } finally {
+      agent.destroy()
+    }
+  })
+
   it('ok/link-header-one-line-per-relation', async () => {
     const admin = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' }
     const created = await call('POST', `${base}/api/v1/acme/eab`, JSON.stringify({ description: 'ci' }), admin)
