@@ -69,3 +69,22 @@ export const validationStaleSeconds = (ctx: AcmeContext) => {
   const v = ctx.config.acme.validation
   return Math.ceil(v.attempts * (v.timeoutSeconds + v.retryDelaySeconds) + 60)
 }
+
+/**
+ * Resumes validations whose instance died mid-way (a crash or restart between `processing` and the outcome):
+ * when a client reads an authorization, or a challenge, with a `processing` challenge started more than
+ * `validationStaleSeconds` ago, this instance takes it over (the same conditional statement a new challenge
+ * response uses, so two readers cannot both take it) and validates it in the background. Clients keep polling as
+ * RFC 8555 §7.5.1 tells them to and see the outcome; nothing is left `processing` for ever. Returns whether a
+ * validation was resumed.
+ */
+export async function resumeOrphaned(ctx: AcmeContext, authz: AcmeAuthorization, account: AcmeAccount): Promise<boolean> {
+  if (authz.status !== 'pending') return false
+  const orphan = authz.challenges.find((c) => c.status === 'processing')
+  if (!orphan) return false
+  const taken = await ctx.store.acme.challenges.startProcessing(orphan.id, account.id, validationStaleSeconds(ctx))
+  if (!taken) return false
+  ctx.logger.warn({ challenge: orphan.id, authz: authz.id }, 'acme: resuming a validation left processing by a stopped instance')
+  void startValidation(ctx, taken.challenge, taken.authz, account)
+  return true
+}

@@ -4,6 +4,7 @@ import type { AcmeContext, AcmeHandler } from '../context.js'
 import { challengeTypesFor, normalizeOrderIdentifiers } from '../identifiers.js'
 import { authzOf } from '../lookup.js'
 import { AcmeProblem } from '../problems.js'
+import { resumeOrphaned } from '../validation.js'
 
 export const authz = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const { account, payload } = c.get('jws')
@@ -12,6 +13,8 @@ export const authz = (ctx: AcmeContext): AcmeHandler => async (c) => {
     decodeAuthzUpdate(payload)
     current = (await ctx.store.acme.authorizations.deactivate(current.id)) ?? current
     if (current.status !== 'deactivated') throw new AcmeProblem('malformed', `an authorization that is ${current.status} cannot be deactivated`)
+  } else {
+    await resumeOrphaned(ctx, current, account!)
   }
   if (current.status === 'pending') c.header('Retry-After', String(ctx.config.acme.retryAfterSeconds))
   return c.json(toAuthorizationResource(current, ctx.links))

@@ -6,7 +6,7 @@ import type { AcmeContext, AcmeHandler } from '../context.js'
 import { linkValue } from '../links.js'
 import { authzOf } from '../lookup.js'
 import { AcmeProblem } from '../problems.js'
-import { settledWithin, startValidation, validationStaleSeconds } from '../validation.js'
+import { resumeOrphaned, settledWithin, startValidation, validationStaleSeconds } from '../validation.js'
 
 export const challenge = (ctx: AcmeContext): AcmeHandler => async (c) => {
   const { account, payload } = c.get('jws')
@@ -26,6 +26,7 @@ export const challenge = (ctx: AcmeContext): AcmeHandler => async (c) => {
     if (payload !== undefined && (found.status === 'pending' || found.status === 'processing') && authz.status !== 'pending') {
       throw new AcmeProblem('malformed', `the authorization is ${authz.status}`)
     }
+    if (payload === undefined && found.status === 'processing') await resumeOrphaned(ctx, authz, account!)
     current = found
     authzId = authz.id
   }
