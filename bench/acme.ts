@@ -11,12 +11,11 @@
 // Knobs: BENCH_DATABASE_URL, BENCH_POOL, BENCH_SCALE (as run.ts), BENCH_POLL_MS, BENCH_SERVER_NODE_ARGS.
 import { execFile, spawn } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { FlattenedSign, type JWK } from 'jose'
 import postgres from 'postgres'
@@ -24,6 +23,8 @@ import { Pool } from 'undici'
 import { bitString, concat, oid, octetString, sequence, tlv } from '../src/pki/der.js'
 import { cpuSince, hostLoad, processCpuMs, sampleCpu } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
+import { postgresAnswers, spawnEnroll } from './enroll-process.js'
+import { freePort } from './net.js'
 import { defaultDatabaseUrl, redactUrl } from './target.js'
 
 const env = process.env
@@ -33,34 +34,11 @@ const n = (count: number) => Math.max(1, Math.round(count * scale))
 /** Authorization polling interval (BENCH_POLL_MS); real clients honour Retry-After (1 s) or poll every 2–5 s. */
 const POLL_MS = Number(env['BENCH_POLL_MS'] || 50)
 const polls = { count: 0 }
-const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const runs = [
   { concurrency: 1, count: n(30) },
   { concurrency: 8, count: n(200) },
   { concurrency: 64, count: n(640) },
 ]
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => done(port))
-    })
-  })
-
-async function reachable(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
-  try {
-    await sql`select 1`
-    return true
-  } catch {
-    return false
-  } finally {
-    await sql.end({ timeout: 1 }).catch(() => {})
-  }
-}
 
 interface Reply {
   status: number
@@ -215,68 +193,26 @@ async function startAcmeServer(
   http01Port: number,
   dnsResolver: string | undefined,
 ): Promise<AcmeServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enroll-bench-acme-'))
-  const [httpsPort, httpPort] = [await freePort(), await freePort()]
-  const configFile = join(dataDir, 'bench.json')
-  writeFileSync(
-    configFile,
-    JSON.stringify({
+  const server = await spawnEnroll({
+    label: 'bench-acme',
+    database: usePg ? { url: databaseUrl, schema } : undefined,
+    configText: JSON.stringify({
       databasePoolSize: Number(env['BENCH_POOL'] || 16),
       acme: { validation: { attempts: 1, retryDelaySeconds: 0 } },
     }),
-  )
-  // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
-  const child = spawn(process.execPath, [...nodeArgs, cliPath, 'serve'], {
     env: {
-      ...process.env,
-      ENROLL_CONFIG: configFile,
-      ENROLL_DATA_DIR: dataDir,
-      ENROLL_HTTPS_PORT: String(httpsPort),
-      ENROLL_HTTP_PORT: String(httpPort),
-      ENROLL_LISTEN_HOST: '127.0.0.1',
-      ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
-      ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
       ENROLL_LOG_LEVEL: 'error',
       ENROLL_ACME_HTTP01_PORT: String(http01Port),
-      ...(dnsResolver ? { ENROLL_ACME_DNS_RESOLVER: dnsResolver } : {}),
-      ...(usePg ? { DATABASE_URL: databaseUrl, ENROLL_DATABASE_SCHEMA: schema } : {}),
+      ENROLL_ACME_DNS_RESOLVER: dnsResolver,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    nodeArgs: (env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
   })
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise((done) => child.once('exit', done))
-  const stop = async () => {
-    child.kill('SIGTERM')
-    await exited
-    rmSync(dataDir, { recursive: true, force: true })
-  }
-  for (const deadline = Date.now() + 60_000; ;) {
-    if (child.exitCode !== null) throw new Error(`enroll serve exited ${child.exitCode}: ${stderr}`)
-    if (
-      await fetch(`http://127.0.0.1:${httpPort}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`enroll serve did not become ready: ${stderr}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    base: `https://localhost:${httpsPort}`,
-    caFile: join(dataDir, 'ca.pem'),
-    pid: child.pid!,
-    stop,
-  }
+  return { base: server.httpsUrl, caFile: join(server.dataDir, 'ca.pem'), pid: server.pid, stop: () => server.stop() }
 }
 
 export async function runAcmeBench(): Promise<void> {
-  const usePg = await reachable(databaseUrl)
+  const usePg = await postgresAnswers(databaseUrl)
   const schema = `bench_acme_${randomBytes(5).toString('hex')}`
   const tokens = new Map<string, string>()
   const responder = createHttpServer((req, res) => {

@@ -6,20 +6,18 @@
 // not share its event loop; on a small host both still share the cores (and PostgreSQL), which the figures include.
 // Knobs: BENCH_DATABASE_URL, BENCH_POOL, BENCH_SCALE (as run.ts); BENCH_EST_PROF=<dir> writes a V8 CPU profile of
 // the server process there (node --cpu-prof).
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
-import { cpus, tmpdir } from 'node:os'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import postgres from 'postgres'
 import { cpuSince, processCpuMs, sampleCpu, type CpuUsage } from './cpu.js'
 import { makeCsrs } from './csr.js'
 import { issueFromDer } from './issuance.js'
 import { runPool, type RunResult } from './stats.js'
+import { spawnEnroll } from './enroll-process.js'
 import { defaultDatabaseUrl, openTarget, redactUrl } from './target.js'
-import { freePort } from './net.js'
 
 const CONCURRENCY = 16
 const GOAL_RATIO = 0.6
@@ -30,69 +28,28 @@ const scale = Number(env['BENCH_SCALE'] ?? 1)
 if (!(scale > 0)) throw new Error('BENCH_SCALE must be a positive number')
 const n = (count: number) => Math.max(1, Math.round(count * scale))
 const counts = { warmUp: n(200), ceiling: n(2000), est: n(2000) }
-const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 
 interface EstServer {
+  pid: number
   httpsPort: number
   caPem: string
-  child: ChildProcess
   stop(): Promise<void>
 }
 
 /** `enroll serve` on a fresh data dir (and schema), with one Basic user on the default label. */
 async function startEstServer(usePostgres: boolean): Promise<EstServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enroll-bench-est-'))
-  const schema = `bench_est_${randomBytes(5).toString('hex')}`
-  const [httpsPort, httpPort] = [await freePort(), await freePort()]
-  const child = spawn(
-    process.execPath,
-    [
-      ...(env['BENCH_EST_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', env['BENCH_EST_PROF']] : []),
-      cliPath,
-      'serve',
-    ],
-    {
-      env: {
-        ...process.env,
-        ENROLL_DATA_DIR: dataDir,
-        ENROLL_HTTPS_PORT: String(httpsPort),
-        ENROLL_HTTP_PORT: String(httpPort),
-        ENROLL_LISTEN_HOST: '127.0.0.1',
-        ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
-        ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
-        ENROLL_LOG_LEVEL: 'warn',
-        ENROLL_EST_BASIC: 'bench:bench-password',
-        ...(usePostgres ? { DATABASE_URL: databaseUrl, ENROLL_DATABASE_SCHEMA: schema } : {}),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise((done) => child.once('exit', done))
-  const stop = async () => {
-    child.kill('SIGTERM')
-    await exited
-    if (usePostgres) {
-      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
-      await sql`drop schema if exists ${sql(schema)} cascade`.finally(() => sql.end({ timeout: 5 }))
-    }
-    rmSync(dataDir, { recursive: true, force: true })
+  const server = await spawnEnroll({
+    label: 'bench-est',
+    database: usePostgres ? { url: databaseUrl, schema: `bench_est_${randomBytes(5).toString('hex')}` } : undefined,
+    env: { ENROLL_EST_BASIC: 'bench:bench-password' },
+    nodeArgs: env['BENCH_EST_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', env['BENCH_EST_PROF']] : [],
+  })
+  return {
+    pid: server.pid,
+    httpsPort: server.httpsPort,
+    caPem: readFileSync(join(server.dataDir, 'ca.pem'), 'utf8'),
+    stop: () => server.stop(),
   }
-  for (const deadline = Date.now() + 60_000; ;) {
-    if (child.exitCode !== null) throw new Error(`enroll serve exited ${child.exitCode}: ${stderr}`)
-    const ready = await fetch(`http://127.0.0.1:${httpPort}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (ready) break
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`enroll serve did not become ready: ${stderr}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return { httpsPort, caPem: readFileSync(join(dataDir, 'ca.pem'), 'utf8'), child, stop }
 }
 
 /** POSTs each CSR to /simpleenroll over `CONCURRENCY` keep-alive connections; every answer must be 200. */
@@ -183,7 +140,7 @@ export async function runEstBench(): Promise<void> {
     est = await measure(
       'EST simpleenroll over TLS (keep-alive, Basic)',
       () => enrollOverTls(server, take(counts.est)),
-      server.child.pid,
+      server.pid,
     )
   } finally {
     await server.stop()

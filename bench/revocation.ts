@@ -39,6 +39,7 @@ import { channelName } from '../src/store/index.js'
 import { certIdFor, ocspRequest, type CertIdSpec } from '../test/helpers/ocsp.js'
 import { processCpuMs, sampleCpu } from './cpu.js'
 import { percentile } from './stats.js'
+import { spawnEnroll } from './enroll-process.js'
 import { defaultDatabaseUrl, redactUrl } from './target.js'
 import { freePort } from './net.js'
 
@@ -116,7 +117,6 @@ async function insertRows(
 }
 
 // ── processes ────────────────────────────────────────────────────────────────────────────────────────────────
-const cliPath = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const staticServerPath = fileURLToPath(new URL('./static-ocsp.js', import.meta.url))
 
 interface Server {
@@ -131,52 +131,15 @@ interface Server {
 
 /** `enroll serve` on a fresh data dir and PostgreSQL schema (dropped by stop). */
 async function startServer(label: string): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enroll-bench-revocation-'))
   const schema = `bench_rev_${randomBytes(5).toString('hex')}`
-  const [httpsPort, httpPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [cliPath, 'serve'], {
-    env: {
-      ...env,
-      ENROLL_DATA_DIR: dataDir,
-      ENROLL_HTTPS_PORT: String(httpsPort),
-      ENROLL_HTTP_PORT: String(httpPort),
-      ENROLL_LISTEN_HOST: '127.0.0.1',
-      ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
-      ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
-      ENROLL_LOG_LEVEL: 'warn',
-      DATABASE_URL: databaseUrl,
-      ENROLL_DATABASE_SCHEMA: schema,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise((done) => child.once('exit', done))
-  const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM')
-    await exited
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
-    await sql`drop schema if exists ${sql(schema)} cascade`.finally(() => sql.end({ timeout: 5 }))
-    rmSync(dataDir, { recursive: true, force: true })
-  }
+  const server = await spawnEnroll({ label: 'bench-revocation', database: { url: databaseUrl, schema } })
   try {
-    for (const deadline = Date.now() + 60_000; ;) {
-      if (child.exitCode !== null)
-        throw new Error(`enroll serve exited ${child.exitCode}: ${stderr}`)
-      const ready = await fetch(`http://127.0.0.1:${httpPort}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-      if (ready) break
-      if (Date.now() > deadline) throw new Error(`enroll serve did not become ready: ${stderr}`)
-      await sleep(100)
-    }
     const caDer = new Uint8Array(
-      new x509.X509Certificate(readFileSync(join(dataDir, 'ca.pem'), 'utf8')).rawData,
+      new x509.X509Certificate(readFileSync(join(server.dataDir, 'ca.pem'), 'utf8')).rawData,
     )
-    return { label, schema, pid: child.pid!, httpPort, caDer, stop }
+    return { label, schema, pid: server.pid, httpPort: server.httpPort, caDer, stop: () => server.stop() }
   } catch (e) {
-    await stop()
+    await server.stop()
     throw e
   }
 }

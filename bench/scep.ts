@@ -42,7 +42,7 @@ import { decodeSignedData } from '../protocols/scep/codec/signed-data.js'
 import { decodeBer } from '../src/pki/ber.js'
 import { cpuSince, hostLoad, processCpuMs, sampleCpu, threadCpuMs, type CpuUsage } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
-import postgres from 'postgres'
+import { spawnEnroll } from './enroll-process.js'
 import { freePort } from './net.js'
 
 const CONCURRENCY = 8
@@ -77,8 +77,8 @@ async function waitFor(url: string, child: ChildProcess, output: () => string): 
 interface Target {
   name: string
   url: string
-  child: ChildProcess
-  cleanup(): void | Promise<void>
+  pid: number
+  stop(): Promise<void>
 }
 
 function spawnLogged(
@@ -143,40 +143,20 @@ async function forwardPostgres(): Promise<Forwarder | undefined> {
 }
 
 async function startEnroll(usePostgres: boolean): Promise<Target> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'enroll-bench-scep-'))
-  const schema = `bench_scep_${randomBytes(5).toString('hex')}`
-  const [httpsPort, httpPort] = [await freePort(), await freePort()]
   const prof = process.env['BENCH_SCEP_PROF']
-  const { child, output } = spawnLogged(
-    process.execPath,
-    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), cliPath, 'serve'],
-    {
-      ...process.env,
-      DATABASE_URL: usePostgres ? pgUrl : '',
-      ENROLL_DATABASE_URL: usePostgres ? pgUrl : '',
-      ENROLL_DATABASE_SCHEMA: schema,
-      ENROLL_DATA_DIR: dataDir,
-      ENROLL_HTTPS_PORT: String(httpsPort),
-      ENROLL_HTTP_PORT: String(httpPort),
-      ENROLL_LISTEN_HOST: '127.0.0.1',
-      ENROLL_PUBLIC_URL: `https://localhost:${httpsPort}`,
-      ENROLL_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
-      ENROLL_LOG_LEVEL: 'warn',
-      ENROLL_SCEP_CHALLENGE: CHALLENGE,
-    },
-  )
-  await waitFor(`http://127.0.0.1:${httpPort}/ready`, child, output)
+  const server = await spawnEnroll({
+    label: 'bench-scep',
+    cliPath,
+    nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [],
+    database: usePostgres ? { url: pgUrl, schema: `bench_scep_${randomBytes(5).toString('hex')}` } : undefined,
+    // Embedded: no database from the inherited environment either.
+    env: { ENROLL_SCEP_CHALLENGE: CHALLENGE, ...(usePostgres ? {} : { DATABASE_URL: '', ENROLL_DATABASE_URL: '' }) },
+  })
   return {
     name: usePostgres ? 'enroll (PostgreSQL)' : 'enroll (embedded store)',
-    url: `http://127.0.0.1:${httpPort}/scep`,
-    child,
-    async cleanup() {
-      rmSync(dataDir, { recursive: true, force: true })
-      if (!usePostgres) return
-      const sql = postgres(pgUrl, { max: 1, onnotice: () => {} })
-      await sql`drop schema if exists ${sql(schema)} cascade`
-      await sql.end()
-    },
+    url: `${server.httpUrl}/scep`,
+    pid: server.pid,
+    stop: () => server.stop(),
   }
 }
 
@@ -197,8 +177,12 @@ async function startMicromdm(): Promise<Target> {
   return {
     name: 'micromdm scepserver',
     url,
-    child,
-    cleanup: () => rmSync(join(depot, '..'), { recursive: true, force: true }),
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM')
+      if (child.exitCode === null) await new Promise((done) => child.once('exit', done))
+      rmSync(join(depot, '..'), { recursive: true, force: true })
+    },
   }
 }
 
@@ -323,7 +307,7 @@ async function measure(target: Target, pool: Requester[], forwarderPid: number |
   const messages = await build(counts.run, `run-${target.name.length}`)
   const load1 = hostLoad().load1
   const before = sampleCpu()
-  const pid = target.child.pid!
+  const pid = target.pid
   const serverBefore = processCpuMs(pid)
   const mainBefore = threadCpuMs(pid, pid)
   const forwarderBefore = forwarderPid === undefined ? undefined : processCpuMs(forwarderPid)
@@ -358,9 +342,7 @@ async function inNamespace(): Promise<void> {
       )
       rows.push({ name: target.name, r: await measure(target, pool, forwarder?.pid) })
     } finally {
-      target?.child.kill('SIGTERM')
-      if (target) await new Promise((done) => target!.child.once('exit', done))
-      await target?.cleanup()
+      await target?.stop()
     }
   }
   forwarder?.close()
