@@ -15,33 +15,19 @@
 // of the host other processes took meanwhile): on a 2-core host the client and PostgreSQL share the CPU with the
 // server, so the ratio is only meaningful with "others" near 0.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import {
-  createHash,
-  createPrivateKey,
-  randomBytes,
-  sign as cryptoSign,
-  webcrypto,
-} from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { NULL, octetString, oid, sequence, tlv } from '../src/pki/der.js'
-import { toPem } from '../src/pki/pem.js'
 import { x509 } from '../src/pki/x509.js'
-import {
-  contentInfo,
-  digestOid,
-  issuerAndSerialNumber,
-  OID,
-} from '../protocols/scep/codec/cms.js'
-import { sealEnvelope } from '../protocols/scep/codec/envelope.js'
 import { decodePkiMessage } from '../protocols/scep/codec/pki-message.js'
 import { decodeSignedData } from '../protocols/scep/codec/signed-data.js'
 import { decodeBer } from '../src/pki/ber.js'
 import { cpuSince, hostLoad, processCpuMs, sampleCpu, threadCpuMs, type CpuUsage } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
+import { buildPkiMessage, makeRequester, type Requester } from '../test/helpers/scep.js'
 import { spawnEnroll } from './enroll-process.js'
 import { freePort } from './net.js'
 
@@ -194,42 +180,11 @@ async function recipientOf(url: string): Promise<Uint8Array> {
   return decodeSignedData(decodeBer(body)).certificates[0]!.slice()
 }
 
-interface Requester {
-  keys: CryptoKeyPair
-  key: ReturnType<typeof createPrivateKey>
-  certificateDer: Uint8Array
-}
+/** Requesters, each an RSA-2048 key with a self-signed certificate (TEST ONLY keys, made per run). */
+const requesters = (count: number): Promise<Requester[]> =>
+  Promise.all(Array.from({ length: count }, (_, i) => makeRequester(`CN=bench requester ${i}`)))
 
-async function requesters(count: number): Promise<Requester[]> {
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const keys = (await webcrypto.subtle.generateKey(rsa, true, [
-        'sign',
-        'verify',
-      ])) as unknown as CryptoKeyPair
-      const cert = await x509.X509CertificateGenerator.createSelfSigned({
-        name: `CN=bench requester ${i}`,
-        keys,
-        signingAlgorithm: rsa,
-      })
-      const pkcs8 = new Uint8Array(
-        await webcrypto.subtle.exportKey(
-          'pkcs8',
-          keys.privateKey as unknown as webcrypto.CryptoKey,
-        ),
-      )
-      return {
-        keys,
-        key: createPrivateKey(toPem(pkcs8, 'PRIVATE KEY')),
-        certificateDer: new Uint8Array(cert.rawData),
-      }
-    }),
-  )
-}
-
-const attribute = (type: string, value: Uint8Array) => sequence(oid(type), tlv(0x31, value))
-
-/** A PKCSReq pkiMessage (RFC 8894 §3.2) as a real client builds it. */
+/** A PKCSReq pkiMessage (RFC 8894 §3.2) as a real client builds it: AES-128, SHA-256, challengePassword. */
 async function pkcsReq(who: Requester, recipient: Uint8Array, cn: string): Promise<Uint8Array> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${cn}`,
@@ -237,32 +192,7 @@ async function pkcsReq(who: Requester, recipient: Uint8Array, cn: string): Promi
     signingAlgorithm: rsa,
     attributes: [new x509.ChallengePasswordAttribute(CHALLENGE)],
   })
-  const envelope = sealEnvelope(new Uint8Array(csr.rawData), recipient, 'aes-128-cbc')
-  const attrs = [
-    attribute(OID.contentType, oid(OID.data)),
-    attribute(OID.messageDigest, octetString(createHash('sha256').update(envelope).digest())),
-    attribute(OID.messageType, tlv(0x13, Buffer.from('19'))),
-    attribute(OID.transactionID, tlv(0x13, Buffer.from(randomBytes(20).toString('hex')))),
-    attribute(OID.senderNonce, octetString(randomBytes(16))),
-  ].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-  const signature = cryptoSign('sha256', tlv(0x31, ...attrs), who.key)
-  const digest = sequence(oid(digestOid.sha256), NULL)
-  const signerInfo = sequence(
-    Uint8Array.of(0x02, 0x01, 0x01),
-    issuerAndSerialNumber(who.certificateDer),
-    digest,
-    tlv(0xa0, ...attrs),
-    sequence(oid(OID.rsaEncryption), NULL),
-    octetString(signature),
-  )
-  const signedData = sequence(
-    Uint8Array.of(0x02, 0x01, 0x01),
-    tlv(0x31, digest),
-    sequence(oid(OID.data), tlv(0xa0, octetString(envelope))),
-    tlv(0xa0, who.certificateDer),
-    tlv(0x31, signerInfo),
-  )
-  return contentInfo(OID.signedData, signedData)
+  return buildPkiMessage({ messageType: 19, data: new Uint8Array(csr.rawData), recipientDer: recipient, signer: who })
 }
 
 async function enrollAll(
