@@ -1,7 +1,8 @@
 // `npm run bench -- revocation`: the OCSP responder and CRL builder of `enroll serve` next to baselines measured in
 // the same run (issue 4, "Benchmark"):
 //   1. OCSP responses/s for a cached `good` answer (POST, no nonce) at concurrency 64 with wrk, next to a
-//      static-bytes Hono handler on @hono/node-server in its own process (the HTTP ceiling), p50/p99 for both.
+//      static-bytes Hono handler on @hono/node-server in its own process (the HTTP ceiling), p50/p99 for both, and
+//      a static-bytes bare node:http handler (the floor of any Node server's cost per request).
 //   2. OCSP p99 with 1,000 vs 1,000,000 certificates in the inventory, every request a distinct CertID (a cache
 //      miss: looked up and signed), at concurrency 16, the two servers measured in alternating rounds.
 //   3. CRL build time and peak RSS of the server for 100,000 and 1,000,000 revoked entries, next to
@@ -149,6 +150,7 @@ async function startStaticServer(
   dir: string,
   response: Uint8Array,
   headers: Record<string, string>,
+  stack: 'hono' | 'node',
 ) {
   const port = await freePort()
   writeFileSync(join(dir, 'static-response.der'), response)
@@ -160,6 +162,7 @@ async function startStaticServer(
       join(dir, 'static-response.der'),
       join(dir, 'static-headers.json'),
       String(port),
+      stack,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
@@ -276,8 +279,10 @@ function postOcsp(agent: Agent, port: number, body: Uint8Array): Promise<Buffer>
 interface OcspRuns {
   ceilingWrk: LoadRun
   oursWrk: LoadRun
+  floorWrk: LoadRun
   ceilingHey: LoadRun
   oursHey: LoadRun
+  floorHey: LoadRun
   openssl?: LoadRun
   opensslMulti?: LoadRun
   opensslRsa?: LoadRun
@@ -929,22 +934,30 @@ export async function runRevocationBench(): Promise<void> {
       if (!['date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding'].includes(k))
         headers[k] = v
     })
-    const staticServer = await startStaticServer(dir, response, headers)
+    const staticServer = await startStaticServer(dir, response, headers, 'hono')
     stops.push(staticServer.stop)
+    const nodeServer = await startStaticServer(dir, response, headers, 'node')
+    stops.push(nodeServer.stop)
     const staticUrl = `http://127.0.0.1:${staticServer.port}${OCSP_PATH}`
+    const nodeUrl = `http://127.0.0.1:${nodeServer.port}${OCSP_PATH}`
     progress(`OCSP cached good vs static ceiling, wrk c${LOAD_CONCURRENCY}, ${seconds} s each …`)
     await wrk(dir, 'warm-up', staticUrl, goodFile, 2, [])
+    await wrk(dir, 'warm-up', nodeUrl, goodFile, 2, [])
     await wrk(dir, 'warm-up', ocspUrl, goodFile, 2, [])
     const ceiling = 'static-bytes Hono handler (ceiling)'
+    const floor = 'static-bytes bare node:http handler'
     const ours = 'enroll serve OCSP, cached good'
     const ocsp: OcspRuns = {
       ceilingWrk: await wrk(dir, ceiling, staticUrl, goodFile, seconds, [staticServer.pid]),
       oursWrk: await wrk(dir, ours, ocspUrl, goodFile, seconds, [s1.pid]),
-      // 4. the same two under hey, then the reference responder (same inventory, same request shape) under hey.
+      floorWrk: await wrk(dir, floor, nodeUrl, goodFile, seconds, [nodeServer.pid]),
+      // 4. the same three under hey, then the reference responder (same inventory, same request shape) under hey.
       ceilingHey: await hey(ceiling, staticUrl, goodFile, seconds, [staticServer.pid]),
       oursHey: await hey(ours, ocspUrl, goodFile, seconds, [s1.pid]),
+      floorHey: await hey(floor, nodeUrl, goodFile, seconds, [nodeServer.pid]),
     }
     await staticServer.stop()
+    await nodeServer.stop()
     progress(`openssl ocsp responders, hey c${LOAD_CONCURRENCY} …`)
     const ca = makeOpensslCa(join(dir, 'openssl-p256'), 'P-256', revokedSmall)
     const rsaCa = makeOpensslCa(join(dir, 'openssl-rsa'), 'RSA-2048', revokedSmall)
@@ -1062,6 +1075,8 @@ function report(r: {
     oursWrk,
     ceilingHey,
     oursHey,
+    floorWrk,
+    floorHey,
     openssl: opensslRun,
     opensslMulti,
     opensslRsa,
@@ -1080,6 +1095,9 @@ function report(r: {
     vsOpensslMulti: oursHey.perSecond / opensslMulti.perSecond,
     vsOpensslRsa: oursHey.perSecond / opensslRsa.perSecond,
     ceilingVsOpenssl: ceilingHey.perSecond / opensslRun.perSecond,
+    floorVsOpenssl: floorHey.perSecond / opensslRun.perSecond,
+    vsFloor: oursWrk.perSecond / floorWrk.perSecond,
+    vsFloorHey: oursHey.perSecond / floorHey.perSecond,
     p99Growth: missBig.p99Ms / miss1k.p99Ms,
     crlVsGencrl: crlServerBig.seconds / crlOpensslBig.seconds,
     crlSmallVsGencrl: crlServerSmall.seconds / crlOpensslSmall.seconds,
@@ -1132,7 +1150,8 @@ function report(r: {
       ]),
     ),
     '  ceiling: a Hono POST handler on @hono/node-server (own process) that reads the body and answers the same bytes',
-    '  and headers. openssl: CA and delegated responder made with openssl, index of the same 1k inventory, -ndays 1,',
+    '  and headers; bare node:http: the same on node:http alone, no framework (what any Node server costs at least).',
+    '  openssl: CA and delegated responder made with openssl, index of the same 1k inventory, -ndays 1,',
     '  responderID by key; it signs every request and closes each connection; own network namespace, restarted per',
     '  run. wrk -t1 and hey share the 2 cores with the server. others = CPU share of the host used by unrelated',
     '  processes meanwhile (server, load generator and PostgreSQL excluded).',
@@ -1181,7 +1200,8 @@ function report(r: {
       `  (${ratios.vsCeilingHey.toFixed(2)} × under hey)`,
     `  OCSP cached good = ${ratios.vsOpenssl.toFixed(2)} × openssl ocsp, P-256 (hey) · goal ≥ ${goals.vsOpenssl}: ${verdict(pass.vsOpenssl)}` +
       `  (${ratios.vsOpensslMulti.toFixed(2)} × its -multi 2; ${ratios.vsOpensslRsa.toFixed(2)} × with an RSA-2048 key;` +
-      ` the static ceiling under hey is ${ratios.ceilingVsOpenssl.toFixed(2)} × openssl P-256)`,
+      ` the static ceiling under hey is ${ratios.ceilingVsOpenssl.toFixed(2)} × openssl P-256, bare node:http ${ratios.floorVsOpenssl.toFixed(2)} ×)`,
+    `  OCSP cached good = ${ratios.vsFloor.toFixed(2)} × the bare node:http handler (wrk), ${ratios.vsFloorHey.toFixed(2)} × under hey`,
     `  OCSP miss p99 at ${thousands(counts.bigInventory)} = ${ratios.p99Growth.toFixed(2)} × p99 at ${thousands(counts.smallInventory)} · goal ≤ ${goals.p99Growth}: ${verdict(pass.p99Growth)}`,
     `  CRL of ${thousands(counts.crlBig)} entries in ${crlServerBig.seconds.toFixed(1)} s · goal < ${goals.bigCrlSeconds} s: ${verdict(pass.bigCrlSeconds)}`,
     `  CRL of ${thousands(counts.crlBig)} entries = ${ratios.crlVsGencrl.toFixed(2)} × openssl ca -gencrl · goal ≤ ${goals.vsGencrl}: ${verdict(pass.vsGencrl)}` +

@@ -17,47 +17,56 @@ const CONTENT_TYPE = 'application/ocsp-response'
 
 export interface RenderedOcsp {
   status: 200 | 304
-  headers: Record<string, string>
+  headers: Readonly<Record<string, string>>
   body: Uint8Array | undefined
 }
 
-/** The HTTP dates of a cached answer, formatted once per answer rather than once per request. */
-const httpDates = new WeakMap<object, { lastModified: string; expires: string }>()
+/** The caching headers of a cached answer, built once per answer and second (max-age counts down by the second). */
+const cachingHeaders = new WeakMap<object, { second: number; headers: Readonly<Record<string, string>> }>()
+
+const uncachedHeaders: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': CONTENT_TYPE,
+  'Cache-Control': 'no-cache, no-store',
+})
 
 /**
  * RFC 5019 §6.2 caching headers for answers that may be cached, no-store for the rest; a GET whose
- * If-None-Match names the current answer gets 304.
+ * If-None-Match names the current answer gets 304. The headers object is shared between requests: copy it to
+ * add to it.
  */
 export function renderOcsp(answer: OcspAnswer, method: string, ifNoneMatch: string | undefined): RenderedOcsp {
   const cache = answer.cache
-  if (!cache) {
-    return {
-      status: 200,
-      headers: { 'Content-Type': CONTENT_TYPE, 'Cache-Control': 'no-cache, no-store' },
-      body: answer.der,
+  if (!cache) return { status: 200, headers: uncachedHeaders, body: answer.der }
+  const second = Math.floor(Date.now() / 1000)
+  let built = cachingHeaders.get(cache)
+  if (built?.second !== second) {
+    // Counted from the end of this second, so no request of the second is told more than the time left.
+    const maxAge = Math.max(0, Math.floor((cache.staleAt.getTime() - (second + 1) * 1000) / 1000))
+    built = {
+      second,
+      headers: Object.freeze({
+        'Content-Type': CONTENT_TYPE,
+        'Cache-Control': `max-age=${maxAge}, public, no-transform, must-revalidate`,
+        'Last-Modified': cache.thisUpdate.toUTCString(),
+        Expires: cache.nextUpdate.toUTCString(),
+        ETag: cache.etag,
+      }),
     }
+    cachingHeaders.set(cache, built)
   }
-  let dates = httpDates.get(cache)
-  if (!dates) {
-    dates = { lastModified: cache.thisUpdate.toUTCString(), expires: cache.nextUpdate.toUTCString() }
-    httpDates.set(cache, dates)
-  }
-  const maxAge = Math.max(0, Math.floor((cache.staleAt.getTime() - Date.now()) / 1000))
-  const headers: Record<string, string> = {
-    'Content-Type': CONTENT_TYPE,
-    'Cache-Control': `max-age=${maxAge}, public, no-transform, must-revalidate`,
-    'Last-Modified': dates.lastModified,
-    Expires: dates.expires,
-    ETag: cache.etag,
-  }
-  if (method === 'GET' && ifNoneMatch === cache.etag) return { status: 304, headers, body: undefined }
-  return { status: 200, headers, body: answer.der }
+  if (method === 'GET' && ifNoneMatch === cache.etag) return { status: 304, headers: built.headers, body: undefined }
+  return { status: 200, headers: built.headers, body: answer.der }
+}
+
+/** The cache key of request bytes. */
+export function requestKey(der: Uint8Array): string {
+  return Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')
 }
 
 /** The answer to request bytes (undefined: the GET path did not decode): from the cache, else looked up and signed. */
 export async function answerOcsp(deps: OcspDeps, der: Uint8Array | undefined, requestId: string): Promise<OcspAnswer> {
   if (!der) return { status: 'malformedRequest', der: errorResponse('malformedRequest') }
-  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')
+  const key = requestKey(der)
   const hit = deps.ocsp.cached(key)
   if (hit) return hit
   try {

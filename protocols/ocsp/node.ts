@@ -3,12 +3,14 @@
 // chain cost three times the bytes' own HTTP cost (measured by `npm run bench -- revocation`). This listener
 // answers POST /.well-known/pki/ocsp (body size known from Content-Length, within the body limit) and GET
 // /.well-known/pki/ocsp/<base64> itself, through the same core as the Hono routes (answerOcsp + renderOcsp), with
-// the same request id, access log line and request metric. Everything else — HEAD, chunked or oversized bodies,
-// other paths — goes on to Hono unchanged.
+// the same request id, access log line and request metric. A cache hit is answered in the callback that completes
+// the body, without a promise; a miss is looked up and signed asynchronously. Everything else — HEAD, chunked or
+// oversized bodies, other paths — goes on to Hono unchanged.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { recordRequest, requestIdFrom } from '../../src/http/middleware.js'
 import type { Metrics } from '../../src/metrics.js'
-import { answerOcsp, getRequestBytes, renderOcsp, type OcspDeps } from './index.js'
+import type { OcspAnswer } from '../../src/revocation/index.js'
+import { answerOcsp, getRequestBytes, renderOcsp, requestKey, type OcspDeps } from './index.js'
 
 export const OCSP_PATH = '/.well-known/pki/ocsp'
 
@@ -30,38 +32,24 @@ function boundedLength(req: IncomingMessage, limit: number): number | undefined 
   return Number.isSafeInteger(length) && length >= 0 && length <= limit ? length : undefined
 }
 
-function readBody(req: IncomingMessage, length: number): Promise<Uint8Array> {
-  return new Promise((done, fail) => {
-    const body = Buffer.allocUnsafe(length)
-    let at = 0
-    req.on('data', (chunk: Buffer) => {
-      // node's parser stops at Content-Length; the guard keeps a misbehaving stream from overrunning.
-      if (at + chunk.byteLength > length) return fail(new Error('body longer than Content-Length'))
-      chunk.copy(body, at)
-      at += chunk.byteLength
-    })
-    req.once('end', () => (at === length ? done(body) : fail(new Error('body shorter than Content-Length'))))
-    req.once('error', fail)
-  })
+/** Node's header list of a shared renderOcsp headers object, flattened once per object. */
+const headerLists = new WeakMap<object, string[]>()
+function headerList(headers: Readonly<Record<string, string>>): string[] {
+  let list = headerLists.get(headers)
+  if (!list) {
+    list = Object.entries(headers).flat()
+    headerLists.set(headers, list)
+  }
+  return list
 }
 
 export function ocspFastPath(deps: OcspFastPathDeps): (next: NodeListener) => NodeListener {
-  async function serve(req: IncomingMessage, res: ServerResponse, route: string, body: Promise<Uint8Array | undefined>) {
-    const started = performance.now()
+  function write(req: IncomingMessage, res: ServerResponse, route: string, started: number, requestId: string, answer: OcspAnswer) {
     const method = req.method!
-    const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined)
-    let der: Uint8Array | undefined
-    try {
-      der = await body
-    } catch {
-      res.destroy() // the client went away mid-body: there is no one to answer
-      return
-    }
-    const answer = await answerOcsp(deps, der, requestId)
     const out = renderOcsp(answer, method, req.headers['if-none-match'])
-    out.headers['X-Request-Id'] = requestId
-    if (out.body) out.headers['Content-Length'] = String(out.body.byteLength)
-    res.writeHead(out.status, out.headers)
+    const headers = headerList(out.headers).concat('X-Request-Id', requestId)
+    if (out.body) headers.push('Content-Length', String(out.body.byteLength))
+    res.writeHead(out.status, headers)
     res.end(out.body)
     recordRequest(deps.logger, deps.metrics, {
       listener: deps.listener,
@@ -74,16 +62,56 @@ export function ocspFastPath(deps: OcspFastPathDeps): (next: NodeListener) => No
     })
   }
 
+  /** Answers request bytes (undefined: not decodable): a cache hit at once, anything else once looked up. */
+  function answer(req: IncomingMessage, res: ServerResponse, route: string, started: number, der: Uint8Array | undefined) {
+    const requestId = requestIdFrom(req.headers['x-request-id'] as string | undefined)
+    const hit = der && deps.ocsp.cached(requestKey(der))
+    if (hit) return write(req, res, route, started, requestId, hit)
+    void answerOcsp(deps, der, requestId).then(
+      (a) => write(req, res, route, started, requestId, a),
+      (e: unknown) => {
+        // answerOcsp turns every failure into an OCSP error answer; this is the last guard, never a hung request.
+        deps.logger.error({ err: e, requestId }, 'OCSP answer failed')
+        res.destroy()
+      },
+    )
+  }
+
+  /** Reads exactly `length` body bytes, then answers; a client that goes away mid-body gets no answer. */
+  function readThenAnswer(req: IncomingMessage, res: ServerResponse, length: number) {
+    const started = performance.now()
+    const body = Buffer.allocUnsafe(length)
+    let at = 0
+    let failed = false
+    const fail = () => {
+      if (failed) return
+      failed = true
+      res.destroy()
+    }
+    req.on('data', (chunk: Buffer) => {
+      // node's parser stops at Content-Length; the guard keeps a misbehaving stream from overrunning.
+      if (failed || at + chunk.byteLength > length) return fail()
+      chunk.copy(body, at)
+      at += chunk.byteLength
+    })
+    req.once('end', () => {
+      if (failed) return
+      if (at !== length) return fail()
+      answer(req, res, OCSP_PATH, started, body)
+    })
+    req.once('error', fail)
+  }
+
   return (next) =>
     function ocspFastPath(req, res) {
       const url = req.url ?? ''
       if (req.method === 'POST' && (url === OCSP_PATH || url.startsWith(`${OCSP_PATH}?`))) {
         const length = boundedLength(req, deps.bodyLimitBytes)
         if (length === undefined) return next(req, res)
-        return serve(req, res, OCSP_PATH, readBody(req, length))
+        return readThenAnswer(req, res, length)
       }
       if (req.method === 'GET' && url.startsWith(`${OCSP_PATH}/`)) {
-        return serve(req, res, `${OCSP_PATH}/*`, Promise.resolve(getRequestBytes(url.split('?', 1)[0]!)))
+        return answer(req, res, `${OCSP_PATH}/*`, performance.now(), getRequestBytes(url.split('?', 1)[0]!))
       }
       return next(req, res)
     }

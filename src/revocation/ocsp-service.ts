@@ -67,6 +67,8 @@ export function createOcspService(deps: OcspServiceDeps) {
   const { store, logger } = deps
   const cfg = deps.config.revocation.ocsp
   const now = deps.now ?? (() => new Date())
+  // The cache-hit check runs per request: no Date object unless a test clock is set.
+  const nowMs = deps.now ? () => deps.now!().getTime() : Date.now
   const cache = new Map<string, CachedAnswer>()
   const keysBySerial = new Map<string, Set<string>>()
   const stops: (() => void | Promise<void>)[] = []
@@ -127,7 +129,7 @@ export function createOcspService(deps: OcspServiceDeps) {
     cached(requestKey: string): OcspAnswer | undefined {
       const hit = cache.get(requestKey)
       if (!hit) return undefined
-      if (now().getTime() >= hit.refreshAt) {
+      if (nowMs() >= hit.refreshAt) {
         cache.delete(requestKey)
         return undefined
       }
