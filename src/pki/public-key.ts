@@ -58,10 +58,13 @@ function jwkOf(spki: Uint8Array): JsonWebKey | undefined {
 }
 
 /**
- * Whether the encoding is the one OpenSSL writes for that key (`export({ type: 'spki' })`): RSA with NULL
- * parameters and minimal INTEGERs, EC on a named curve with an uncompressed point, Ed25519 — all in DER.
+ * The KeyObject of a key encoded as OpenSSL writes it (`export({ type: 'spki' })`): RSA with NULL parameters and
+ * minimal INTEGERs, EC on a named curve with an uncompressed point, Ed25519 — all in DER. Undefined otherwise.
  */
-export const isCanonicalSpki = (spki: Uint8Array): boolean => jwkOf(spki) !== undefined
+export function canonicalPublicKey(spki: Uint8Array): KeyObject | undefined {
+  const jwk = jwkOf(spki)
+  return jwk ? createPublicKey({ key: jwk, format: 'jwk' }) : undefined
+}
 
 /** The KeyObject of a DER SubjectPublicKeyInfo; throws as createPublicKey does for what OpenSSL refuses. */
 export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
