@@ -86,12 +86,22 @@ export function scepStore(sql: Sql) {
      * one with this transactionID and requester key exists already, and `transaction` is that one.
      */
     async beginTransaction(t: NewScepTransaction): Promise<{ created: boolean; transaction: ScepTransaction }> {
-      const inserted = await sql<TransactionRow[]>`
-        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
-        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
-        on conflict do nothing
-        returning ${transactionColumns(sql)}`
-      if (inserted[0]) return { created: true, transaction: fromTransactionRow(inserted[0]) }
+      // One round trip either way: the insert, or (on conflict) the row that is there. A row committed by a
+      // concurrent request after this statement's snapshot is found by the retry.
+      const rows = await sql<(TransactionRow & { created: boolean })[]>`
+        with inserted as (
+          insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
+          values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
+          on conflict do nothing
+          returning ${transactionColumns(sql)}, true as created
+        )
+        select * from inserted
+        union all
+        select ${transactionColumns(sql)}, false as created from scep_transactions
+        where transaction_id = ${t.transactionId} and signer_key_sha256 = ${t.signerKeySha256}
+          and not exists (select 1 from inserted)`
+      const row = rows[0]
+      if (row) return { created: row.created, transaction: fromTransactionRow(row) }
       const existing = await this.getTransaction(t.transactionId, t.signerKeySha256)
       if (!existing) return this.beginTransaction(t)
       return { created: false, transaction: existing }

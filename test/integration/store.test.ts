@@ -553,6 +553,41 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  describe('scep transactions', () => {
+    const opening = (transactionId: string, requestKeySha256 = 'r1') => ({
+      transactionId,
+      signerKeySha256: 's1',
+      label: 'default',
+      messageType: 19,
+      requestKeySha256,
+    })
+
+    it('ok/begin-opens-once-then-returns-the-first', async () => {
+      const first = await store.scep.beginTransaction(opening('tx-begin-1'))
+      expect(first.created).toBe(true)
+      expect(first.transaction).toMatchObject({ transactionId: 'tx-begin-1', requestKeySha256: 'r1', certificateId: null })
+      // The same transactionID and signer again, with another requested key: the first one is returned, unchanged.
+      const again = await store.scep.beginTransaction(opening('tx-begin-1', 'r2'))
+      expect(again.created).toBe(false)
+      expect(again.transaction).toEqual(first.transaction)
+      expect(await store.scep.getTransaction('tx-begin-1', 's1')).toEqual(first.transaction)
+    })
+
+    it('ok/begin-after-remove-opens-anew', async () => {
+      await store.scep.beginTransaction(opening('tx-begin-2'))
+      await store.scep.removeTransaction('tx-begin-2', 's1')
+      const reopened = await store.scep.beginTransaction(opening('tx-begin-2', 'r3'))
+      expect(reopened.created).toBe(true)
+      expect(reopened.transaction.requestKeySha256).toBe('r3')
+    })
+
+    it('ok/concurrent-begins-open-one', async () => {
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.scep.beginTransaction(opening('tx-begin-3'))))
+      expect(results.filter((r) => r.created)).toHaveLength(1)
+      expect(new Set(results.map((r) => r.transaction.createdAt.getTime())).size).toBe(1)
+    })
+  })
+
   it('ok/ping', async () => {
     expect(await store.ping()).toBe(true)
     expect(store.kind).toBe(target.name === 'postgres' ? 'postgres' : 'embedded')

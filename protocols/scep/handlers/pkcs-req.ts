@@ -85,6 +85,15 @@ async function liveOutcome(deps: ScepDeps, t: ScepTransaction): Promise<Outcome 
   }
 }
 
+/** Who is enrolling, and the certificate a RenewalReq replaces: the request's authorization. */
+async function authorize(ctx: RequestContext, csr: ParsedCsr, msg: PkiMessage, kind: 'PKCSReq' | 'RenewalReq') {
+  if (kind === 'RenewalReq') {
+    const old = await requireRenewable(ctx, msg.signerCertificate!)
+    return { requester: `scep:${ctx.label.name}:cert#${old.serial}`, replaces: old.id as string | undefined }
+  }
+  return { requester: await requireChallenge(ctx, csr, msg.transactionId), replaces: undefined }
+}
+
 export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Array, kind: 'PKCSReq' | 'RenewalReq'): Promise<Outcome> {
   const { deps, label } = ctx
   const store = deps.store.scep
@@ -92,40 +101,47 @@ export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Ar
   const signerKey = signerKeyDigest(msg)
   const requestKey = createHash('sha256').update(csr.publicKeyDer).digest('hex')
   const code = kind === 'PKCSReq' ? 19 : 17
-  const existing = await store.getTransaction(msg.transactionId, signerKey)
-  if (existing && existing.requestKeySha256 === requestKey && existing.messageType === code) {
-    // The same enrollment again — a retry, an old client polling by PKCSReq, or certmonger resubmitting a fresh CSR
-    // for the same key: answer from the transaction, unless its certificate has since been renewed or expired, or
-    // it was refused (then this is a new enrollment of that key).
-    const answer = await liveOutcome(deps, existing)
-    if (answer) return answer
-  }
-  if (existing && (await liveOutcome(deps, existing))?.status === 'PENDING') {
-    throw new ScepFailure('badRequest', `transaction ${msg.transactionId} awaits approval of a different request`)
-  }
-  let requester: string
-  let replaces: string | undefined
-  if (kind === 'RenewalReq') {
-    const old = await requireRenewable(ctx, msg.signerCertificate!)
-    requester = `scep:${label.name}:cert#${old.serial}`
-    replaces = old.id
-  } else {
-    requester = await requireChallenge(ctx, csr, msg.transactionId)
-  }
-  if (existing) await store.removeTransaction(msg.transactionId, signerKey)
-  const begun = await store.beginTransaction({
+  const opening = {
     transactionId: msg.transactionId,
     signerKeySha256: signerKey,
     label: label.name,
     messageType: code,
     requestKeySha256: requestKey,
-  })
-  if (!begun.created) return transactionOutcome(deps, begun.transaction)
+  }
+  const remove = () => store.removeTransaction(msg.transactionId, signerKey)
+  // Most requests open a new transaction: it is opened first, in one statement that returns the earlier one when
+  // this transactionID and signer key were seen before. A new transaction whose request is then refused is removed.
+  let begun = await store.beginTransaction(opening)
+  let who: Awaited<ReturnType<typeof authorize>>
+  if (begun.created) {
+    try {
+      who = await authorize(ctx, csr, msg, kind)
+    } catch (e) {
+      await remove()
+      throw e
+    }
+  } else {
+    const existing = begun.transaction
+    if (existing.requestKeySha256 === requestKey && existing.messageType === code) {
+      // The same enrollment again — a retry, an old client polling by PKCSReq, or certmonger resubmitting a fresh
+      // CSR for the same key: answer from the transaction, unless its certificate has since been renewed or
+      // expired, or it was refused (then this is a new enrollment of that key).
+      const answer = await liveOutcome(deps, existing)
+      if (answer) return answer
+    }
+    if ((await liveOutcome(deps, existing))?.status === 'PENDING') {
+      throw new ScepFailure('badRequest', `transaction ${msg.transactionId} awaits approval of a different request`)
+    }
+    who = await authorize(ctx, csr, msg, kind)
+    await remove()
+    begun = await store.beginTransaction(opening)
+    if (!begun.created) return transactionOutcome(deps, begun.transaction)
+  }
   let outcome
   try {
-    outcome = await deps.issuance.issue({ csr, profile: label.config.profile, protocol: 'scep', requester, replaces, requestId: ctx.requestId })
+    outcome = await deps.issuance.issue({ csr, profile: label.config.profile, protocol: 'scep', ...who, requestId: ctx.requestId })
   } catch (e) {
-    await store.removeTransaction(msg.transactionId, signerKey)
+    await remove()
     throw e
   }
   await store.attachCertificate(msg.transactionId, signerKey, outcome.certificate.id)
