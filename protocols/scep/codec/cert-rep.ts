@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { NULL, octetString, oid, sequence, time, tlv } from '../../../src/pki/der.js'
 import type { Der } from '../../../src/pki/pem.js'
 import { failInfoCodes, type FailInfo } from '../fail-info.js'
-import { contentInfo, digestOid, issuerAndSerialNumber, OID, type DigestName } from './cms.js'
+import { contentInfo, digestOid, issuerAndSerialNumber, OID, stringEncoding, type DigestName } from './cms.js'
 import { messageTypes } from './pki-message.js'
 
 export const pkiStatusCodes = { SUCCESS: '0', FAILURE: '2', PENDING: '3' } as const
@@ -23,6 +23,8 @@ export interface CertRep {
   transactionId: string
   /** ASN.1 string tag the request used for transactionID (echoed unchanged). */
   transactionIdTag: number
+  /** The request's transactionID octets, echoed exactly; without them the text is encoded as the tag requires. */
+  transactionIdOctets?: Uint8Array | undefined
   /** The request's senderNonce. */
   recipientNonce: Uint8Array
   status: PkiStatus
@@ -86,7 +88,7 @@ export async function encodeCertRep(rep: CertRep): Promise<Der> {
     ...(rep.status === 'FAILURE' ? [fixed.failInfo[rep.failInfo ?? 'badRequest']] : []),
     attribute(OID.senderNonce, octetString(randomBytes(16))),
     attribute(OID.recipientNonce, octetString(rep.recipientNonce)),
-    attribute(OID.transactionID, tlv(rep.transactionIdTag, Buffer.from(rep.transactionId, rep.transactionIdTag === 12 ? 'utf8' : 'latin1'))),
+    attribute(OID.transactionID, tlv(rep.transactionIdTag, rep.transactionIdOctets ?? stringEncoding(rep.transactionIdTag, rep.transactionId))),
   ]
   const signedAttrs = setOf(attributes)
   const signature = await rep.signer.sign(digest, signedAttrs)

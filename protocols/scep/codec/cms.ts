@@ -215,6 +215,27 @@ export const nameAttributes = (nameDer: Uint8Array) => attributesOf(decodeBer(na
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** The content octets of `text` as a string of this universal tag (the inverse of stringText). */
+export function stringEncoding(tag: number, text: string): Uint8Array {
+  switch (tag) {
+    case 12:
+      return Buffer.from(text, 'utf8')
+    case 30: {
+      const out = Buffer.alloc(text.length * 2)
+      for (let i = 0; i < text.length; i++) out.writeUInt16BE(text.charCodeAt(i), 2 * i)
+      return out
+    }
+    case 28: {
+      const points = [...text].map((c) => c.codePointAt(0)!)
+      const out = Buffer.alloc(points.length * 4)
+      points.forEach((cp, i) => out.writeUInt32BE(cp, 4 * i))
+      return out
+    }
+    default:
+      return Buffer.from(text, 'latin1')
+  }
+}
+
 /**
  * The text of a universal string value (UTF8, BMP, Universal or one of the 8-bit types), primitive or constructed
  * (X.690 §8.23.6: segments as for an OCTET STRING); undefined for anything else.

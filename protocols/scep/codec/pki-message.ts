@@ -3,7 +3,7 @@
 // refuses with HTTP 400 what cannot be answered in-band; verifyPkiMessage() checks the signer's signature and
 // answers failures with a failInfo.
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto'
-import { childrenOf, decodeBer, encoding, readOctetString, sameBytes, TAG, type Tlv } from '../../../src/pki/ber.js'
+import { childrenOf, decodeBer, encoding, readOctetString, sameBytes, stringOctets, TAG, type Tlv } from '../../../src/pki/ber.js'
 import type { Der } from '../../../src/pki/pem.js'
 import { ScepFailure, ScepHttpError } from '../fail-info.js'
 import {
@@ -34,6 +34,8 @@ export interface PkiMessage {
   transactionId: string
   /** ASN.1 tag of the transactionID string (PrintableString usually), so the reply echoes it unchanged. */
   transactionIdTag: number
+  /** The transactionID string's content octets as received (segments of a constructed string joined). */
+  transactionIdOctets: Uint8Array
   senderNonce: Uint8Array
   /** CertRep only (RFC 8894 §3.2.1.3–§3.2.1.5): pkiStatus and failInfo codes, and the echoed nonce. */
   pkiStatus: string | undefined
@@ -60,11 +62,11 @@ const bad = (detail: string) => new ScepHttpError(400, `not a pkiMessage this se
 const stringTags = new Set([12, 19, 20, 22, 26, 30]) // UTF8, Printable, Teletex, IA5, Visible, BMP
 
 /** A string attribute value and its (primitive) tag, which the CertRep echoes; undefined for other types. */
-function stringValue(v: Tlv | undefined): { value: string; tag: number } | undefined {
+function stringValue(v: Tlv | undefined): { value: string; tag: number; octets: Uint8Array } | undefined {
   const tag = v ? v.tag & ~0x20 : 0
   if (!v || !stringTags.has(tag)) return undefined
   const value = stringText(v)
-  return value === undefined ? undefined : { value, tag }
+  return value === undefined ? undefined : { value, tag, octets: stringOctets(v) }
 }
 
 /** An OCTET STRING attribute value's octets (primitive or constructed), or undefined for anything else. */
@@ -148,6 +150,7 @@ function readPkiMessage(der: Uint8Array): PkiMessage {
     messageType: Number(type.value),
     transactionId: transactionId.value,
     transactionIdTag: transactionId.tag,
+    transactionIdOctets: transactionId.octets,
     senderNonce,
     pkiStatus: stringValue(attrs.get(OID.pkiStatus))?.value,
     failInfo: stringValue(attrs.get(OID.failInfo))?.value,

@@ -74,6 +74,7 @@ export const pkiOperation = (deps: ScepDeps): ScepHandler => {
     const reply = await encodeCertRep({
       transactionId: msg.transactionId,
       transactionIdTag: msg.transactionIdTag,
+      transactionIdOctets: msg.transactionIdOctets,
       recipientNonce: msg.senderNonce,
       status,
       failInfo,

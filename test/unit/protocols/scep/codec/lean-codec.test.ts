@@ -386,4 +386,35 @@ describe('BER forms a client may send (X.690 §8.1.3.6, §8.23.6)', () => {
     const m = decodePkiMessage(message(tlv(0x33, tlv(0x04, Buffer.from('ab')), tlv(0x04, Buffer.from('cd'))), false))
     expect(m).toMatchObject({ transactionId: 'abcd', transactionIdTag: 0x13 })
   })
+
+  /** The transactionID attribute value of a CertRep, as encoded. */
+  async function echoed(transactionId: Uint8Array): Promise<string> {
+    const request = decodePkiMessage(message(transactionId, false))
+    const rep = await encodeCertRep({
+      transactionId: request.transactionId,
+      transactionIdTag: request.transactionIdTag,
+      transactionIdOctets: request.transactionIdOctets,
+      recipientNonce: request.senderNonce,
+      status: 'PENDING',
+      digest: 'sha256',
+      signer: raCredential('local', text('ra.crt.pem'), text('ra-test-only.key.pem')),
+    })
+    const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(rep).result })
+    const signed = new pkijs.SignedData({ schema: ci.content })
+    const attr = signed.signerInfos[0]!.signedAttrs!.attributes.find((a) => a.type === OID.transactionID)!
+    return Buffer.from((attr.values[0] as asn1js.AsnType).toBER()).toString('hex')
+  }
+
+  it.each([
+    ['BMPString', tlv(0x1e, Uint8Array.of(0, 0x74, 0, 0x69, 0x04, 0x34))],
+    ['UTF8String', tlv(0x0c, Buffer.from('tïd-é'))],
+    ['PrintableString', tlv(0x13, Buffer.from('tid-42'))],
+  ])('ok/%s-transactionID-is-echoed-byte-for-byte', async (_, value) => {
+    expect(await echoed(value)).toBe(Buffer.from(value).toString('hex'))
+  })
+
+  it('ok/constructed-transactionID-is-echoed-as-its-joined-octets', async () => {
+    const constructed = tlv(0x33, tlv(0x04, Buffer.from('ab')), tlv(0x04, Buffer.from('cd')))
+    expect(await echoed(constructed)).toBe(Buffer.from(tlv(0x13, Buffer.from('abcd'))).toString('hex'))
+  })
 })
