@@ -8,15 +8,22 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import { freePort } from './net.js'
+import { postgresTarget } from '../src/store/database.js'
 
 /** The project root, from this file in bench/ (run by tap from source) or in dist/bench/ (built). */
 const here = dirname(fileURLToPath(import.meta.url))
 export const projectRoot = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..')
 export const cliPath = join(projectRoot, 'dist', 'src', 'cli', 'index.js')
 
+/** A client of the PostgreSQL at `url` (libpq's `?host=/socket/dir` included, as the server reads it). */
+function postgresClient(url: string, options: postgres.Options<Record<string, never>> = {}) {
+  const target = postgresTarget(url)
+  return postgres(target.url, { max: 1, onnotice: () => {}, ...options, ...(target.host ? { host: target.host } : {}) })
+}
+
 /** Whether PostgreSQL answers at `url` (within 3 s). */
 export async function postgresAnswers(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
+  const sql = postgresClient(url, { connect_timeout: 3 })
   try {
     await sql`select 1`
     return true
@@ -98,7 +105,7 @@ export async function spawnEnroll(o: EnrollProcessOptions = {}): Promise<EnrollP
     await exited
     if (keep) return
     if (o.database) {
-      const sql = postgres(o.database.url, { max: 1, onnotice: () => {} })
+      const sql = postgresClient(o.database.url)
       await sql`drop schema if exists ${sql(o.database.schema)} cascade`.finally(() => sql.end({ timeout: 5 }))
     }
     rmSync(dataDir, { recursive: true, force: true })

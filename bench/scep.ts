@@ -5,10 +5,10 @@
 // The messages (CSR, envelope to the server's RA/CA certificate, signature) are built before the clock starts, so
 // the figures are the servers' work: unwrap the key, decrypt, verify, issue, store, sign and encrypt the CertRep.
 // scepserver listens on all interfaces, so the whole run re-executes itself in a private network namespace
-// (`unshare -n`, loopback only). PostgreSQL's TCP port is not reachable from there, but its unix socket is: a small
-// forwarder process listens on 127.0.0.1:5432 inside the namespace, and enroll runs on PostgreSQL in a fresh
-// schema (the embedded store when there is no local socket). Knobs: BENCH_SCALE (as run.ts), BENCH_PG_SOCKET (the
-// PostgreSQL unix socket, default /var/run/postgresql/.s.PGSQL.5432), BENCH_SCEP_PROF=<dir> (a V8 CPU profile of
+// (`unshare -n`, loopback only). PostgreSQL's TCP port is not reachable from there, but its unix socket is: enroll
+// runs on PostgreSQL through that socket (DATABASE_URL …?host=<socket dir>, as on a host with its own PostgreSQL),
+// in a fresh schema (the embedded store when there is no local socket). Knobs: BENCH_SCALE (as run.ts),
+// BENCH_PG_SOCKET (the PostgreSQL unix socket, default /var/run/postgresql/.s.PGSQL.5432), BENCH_SCEP_PROF=<dir> (a V8 CPU profile of
 // the enroll process, node --cpu-prof), BENCH_SCEP_ENROLL_CLI=<path to dist/src/cli/index.js> (serve another build
 // of enroll, e.g. an older commit's, against this run's client: A/B comparisons of the server alone).
 // Each row also says where the CPU went per enrollment (server process, this load client, PostgreSQL, and the share
@@ -17,7 +17,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -80,53 +79,9 @@ function spawnLogged(
 }
 
 const pgSocket = process.env['BENCH_PG_SOCKET'] || '/var/run/postgresql/.s.PGSQL.5432'
-const pgUrl = 'postgres://postgres@127.0.0.1:5432/test'
-
-/** 127.0.0.1:5432 inside the namespace → PostgreSQL's unix socket outside it (piping, nothing parsed). */
-const forwarderScript = (socket: string) => `
-const { createServer, connect } = require('node:net')
-const server = createServer((c) => {
-  const u = connect(${JSON.stringify(socket)})
-  c.pipe(u).pipe(c)
-  c.on('error', () => u.destroy())
-  u.on('error', () => c.destroy())
-})
-server.once('error', (e) => { console.error(e.message); process.exit(1) })
-server.listen(5432, '127.0.0.1', () => console.log('listening'))
-`
-
-interface Forwarder {
-  /** The forwarding process (undefined when it runs in this process: BENCH_SCEP_FORWARDER=inline). */
-  pid: number | undefined
-  close(): void
-}
-
-/**
- * The forwarder runs in a process of its own: in this one, every database round trip of the server would wait for
- * the load client's event loop (its CPU still counts: the "forwarder" figure).
- */
-async function forwardPostgres(): Promise<Forwarder | undefined> {
-  if (!existsSync(pgSocket)) return undefined
-  if (process.env['BENCH_SCEP_FORWARDER'] === 'inline') {
-    const server = createServer((c) => {
-      const u = connect(pgSocket)
-      c.pipe(u).pipe(c)
-      c.on('error', () => u.destroy())
-      u.on('error', () => c.destroy())
-    })
-    const ok = await new Promise<boolean>((done) => {
-      server.once('error', () => done(false))
-      server.listen(5432, '127.0.0.1', () => done(true))
-    })
-    return ok ? { pid: undefined, close: () => server.close() } : undefined
-  }
-  const child = spawn(process.execPath, ['-e', forwarderScript(pgSocket)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const ok = await new Promise<boolean>((done) => {
-    child.stdout!.once('data', () => done(true))
-    child.once('exit', () => done(false))
-  })
-  return ok ? { pid: child.pid, close: () => child.kill('SIGTERM') } : undefined
-}
+const pgSocketMatch = /^(.*)\/\.s\.PGSQL\.(\d+)$/.exec(pgSocket)
+if (!pgSocketMatch) throw new Error('BENCH_PG_SOCKET must name a PostgreSQL socket: <dir>/.s.PGSQL.<port>')
+const pgUrl = `postgres://postgres@localhost:${pgSocketMatch[2]}/test?host=${pgSocketMatch[1]}`
 
 async function startEnroll(usePostgres: boolean): Promise<Target> {
   const prof = process.env['BENCH_SCEP_PROF']
@@ -216,8 +171,6 @@ async function enrollAll(
 interface Measured extends RunResult {
   refused: number
   cpu: CpuUsage
-  /** CPU time of the PostgreSQL forwarder process during the run, in ms. */
-  forwarderMs: number | undefined
   /** CPU time of the server process during the run, in ms (every thread). */
   serverMs: number | undefined
   /** Share of the run the server's main thread was on a CPU (a single-threaded event loop tops out at 100%). */
@@ -225,7 +178,7 @@ interface Measured extends RunResult {
   load1: number
 }
 
-async function measure(target: Target, pool: Requester[], forwarderPid: number | undefined): Promise<Measured> {
+async function measure(target: Target, pool: Requester[]): Promise<Measured> {
   const recipient = await recipientOf(target.url)
   const build = (count: number, tag: string) =>
     Promise.all(
@@ -240,56 +193,51 @@ async function measure(target: Target, pool: Requester[], forwarderPid: number |
   const pid = target.pid
   const serverBefore = processCpuMs(pid)
   const mainBefore = threadCpuMs(pid, pid)
-  const forwarderBefore = forwarderPid === undefined ? undefined : processCpuMs(forwarderPid)
   const r = await enrollAll(target, messages)
-  const forwarderAfter = forwarderPid === undefined ? undefined : processCpuMs(forwarderPid)
-  const forwarderMs = forwarderBefore === undefined || forwarderAfter === undefined ? undefined : forwarderAfter - forwarderBefore
   const serverAfter = processCpuMs(pid)
   const mainAfter = threadCpuMs(pid, pid)
   const cpu = cpuSince(before)
   const serverMs = serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore
-  // The server and the forwarder are "other" processes to cpu.ts; they are accounted for here.
+  // The server is an "other" process to cpu.ts; it is accounted for here.
   const othersShare =
     cpu.othersShare === undefined || serverMs === undefined
       ? undefined
-      : Math.max(0, cpu.othersShare - (serverMs + (forwarderMs ?? 0)) / (r.seconds * 1000 * hostLoad().cores))
+      : Math.max(0, cpu.othersShare - serverMs / (r.seconds * 1000 * hostLoad().cores))
   const serverMainBusy =
     mainBefore === undefined || mainAfter === undefined ? undefined : (mainAfter - mainBefore) / (r.seconds * 1000)
-  return { ...r, cpu: { ...cpu, othersShare }, forwarderMs, serverMs, serverMainBusy, load1 }
+  return { ...r, cpu: { ...cpu, othersShare }, serverMs, serverMainBusy, load1 }
 }
 
 async function inNamespace(): Promise<void> {
   process.stderr.write('building requesters …\n')
   const pool = await requesters(16)
   const rows: { name: string; r: Measured }[] = []
-  const forwarder = await forwardPostgres()
-  for (const start of [() => startEnroll(forwarder !== undefined), startMicromdm]) {
+  const usePostgres = existsSync(pgSocket)
+  for (const start of [() => startEnroll(usePostgres), startMicromdm]) {
     let target: Target | undefined
     try {
       target = await start()
       process.stderr.write(
         `${target.name}: ${counts.run} PKCSReq at concurrency ${CONCURRENCY} …\n`,
       )
-      rows.push({ name: target.name, r: await measure(target, pool, forwarder?.pid) })
+      rows.push({ name: target.name, r: await measure(target, pool) })
     } finally {
       await target?.stop()
     }
   }
-  forwarder?.close()
   const f = (v: number) => v.toFixed(v >= 100 ? 0 : 1)
   process.stdout.write(
     `SCEP PKCSReq (RSA-2048 requester, AES-128, SHA-256, POST), concurrency ${CONCURRENCY}, ${counts.run} enrollments each\n`,
   )
   process.stdout.write(
-    '| server | enrollments/s | p50 ms | p99 ms | refused | CPU ms/enrollment: server · client · PostgreSQL (+ forwarder) | server main thread busy | others | load1 |\n' +
+    '| server | enrollments/s | p50 ms | p99 ms | refused | CPU ms/enrollment: server · client · PostgreSQL | server main thread busy | others | load1 |\n' +
       '|:--|--:|--:|--:|--:|:--|--:|--:|--:|\n',
   )
   const per = (ms: number | undefined, r: Measured) => (ms === undefined ? '-' : (ms / r.count).toFixed(2))
   for (const { name, r } of rows)
     process.stdout.write(
       `| ${name} | ${f(r.perSecond)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.refused} | ` +
-        `${per(r.serverMs, r)} · ${per(r.cpu.processMs, r)} · ${per(r.cpu.postgresMs, r)}` +
-        `${r.forwarderMs === undefined ? '' : ` (+ ${per(r.forwarderMs, r)})`} | ` +
+        `${per(r.serverMs, r)} · ${per(r.cpu.processMs, r)} · ${per(r.cpu.postgresMs, r)} | ` +
         `${r.serverMainBusy === undefined ? '-' : `${(r.serverMainBusy * 100).toFixed(0)}%`} | ` +
         `${r.cpu.othersShare === undefined ? '-' : `${(r.cpu.othersShare * 100).toFixed(0)}%`} | ${r.load1.toFixed(2)} |\n`,
     )

@@ -39,8 +39,26 @@ function describeConnectError(e: unknown): string {
   return err.message ?? String(e)
 }
 
+/**
+ * The URL and client options of a PostgreSQL URL. A `host` query parameter naming a directory selects the unix
+ * socket in it, as libpq reads `postgresql:///db?host=/var/run/postgresql` (the `postgres` client itself would
+ * send it to the server as a setting).
+ */
+export function postgresTarget(url: string): { url: string; host?: string } {
+  const parsed = new URL(url)
+  const host = parsed.searchParams.get('host')
+  if (!host?.startsWith('/')) return { url }
+  parsed.searchParams.delete('host')
+  return { url: parsed.toString(), host }
+}
+
 async function openPostgres(options: DatabaseOptions & { url: string }): Promise<Database> {
-  const sql = postgres(options.url, { ...clientOptions(options.schema), max: options.poolSize })
+  const target = postgresTarget(options.url)
+  const sql = postgres(target.url, {
+    ...clientOptions(options.schema),
+    ...(target.host ? { host: target.host } : {}),
+    max: options.poolSize,
+  })
   try {
     await sql`select 1`
   } catch (e) {

@@ -1,5 +1,7 @@
 // src/store: the inventory and the audit log on the real PostgreSQL and on PGlite (one SQL dialect).
-import { rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PGlite } from '@electric-sql/pglite'
@@ -13,6 +15,7 @@ import {
   type CertificateRecord,
   type Store,
 } from '../../src/store/index.js'
+import { postgresTarget } from '../../src/store/database.js'
 import { migrate, migrations } from '../../src/store/migrations.js'
 import { storeTargets, type StoreTarget } from '../helpers/store.js'
 
@@ -617,5 +620,38 @@ describe.each(storeTargets().filter((t) => t.name === 'postgres'))('notification
       await other.cleanup()
       await a.cleanup()
     }
+  })
+})
+
+// libpq's unix-socket form of the URL (a `host` query parameter naming a directory), as on a host with PostgreSQL.
+const socketDir = '/var/run/postgresql'
+describe.skipIf(!existsSync(`${socketDir}/.s.PGSQL.5432`))(`PostgreSQL over the unix socket in ${socketDir}`, () => {
+  it('ok/host-query-parameter-selects-the-socket', async () => {
+    const schema = `t_${randomBytes(6).toString('hex')}`
+    const dataDir = mkdtempSync(join(tmpdir(), 'enroll-test-'))
+    // The URL's host name does not resolve: only the socket can answer.
+    const url = `postgres://postgres@no-such-host.invalid/test?host=${socketDir}`
+    const store = await openStore({ url, dataDir, schema, poolSize: 2 })
+    try {
+      expect(store.kind).toBe('postgres')
+      const record = await issuedRecord(store)
+      expect((await store.certificates.getBySerial(record.serial))?.id).toBe(record.id)
+    } finally {
+      await store.close()
+      const sql = postgres({ host: socketDir, user: 'postgres', database: 'test', max: 1, onnotice: () => {} })
+      await sql`drop schema if exists ${sql(schema)} cascade`
+      await sql.end()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('ok/other-urls-are-left-as-they-are', () => {
+    expect(postgresTarget('postgres://u@db.example:6432/enroll?sslmode=require')).toEqual({
+      url: 'postgres://u@db.example:6432/enroll?sslmode=require',
+    })
+    expect(postgresTarget('postgresql:///enroll?host=/run/pg&application_name=x')).toEqual({
+      url: 'postgresql:///enroll?application_name=x',
+      host: '/run/pg',
+    })
   })
 })
