@@ -18,14 +18,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { FlattenedSign, type JWK } from 'jose'
-import postgres from 'postgres'
 import { Pool } from 'undici'
 import { bitString, concat, oid, octetString, sequence, tlv } from '../src/pki/der.js'
 import { cpuSince, hostLoad, processCpuMs, sampleCpu } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
 import { postgresAnswers, spawnEnroll } from './enroll-process.js'
 import { freePort } from './net.js'
-import { defaultDatabaseUrl, redactUrl } from './target.js'
+import { defaultDatabaseUrl, postgresClient, redactUrl } from './target.js'
 
 const env = process.env
 const databaseUrl = env['BENCH_DATABASE_URL'] || defaultDatabaseUrl
@@ -307,7 +306,7 @@ export async function runAcmeBench(): Promise<void> {
     challtestsrv?.kill('SIGTERM')
     if (responder.listening) await new Promise<void>((r) => responder.close(() => r()))
     if (usePg) {
-      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+      const sql = postgresClient(databaseUrl)
       await sql`drop schema if exists ${sql(schema)} cascade`.finally(() => sql.end({ timeout: 5 }))
     }
   }

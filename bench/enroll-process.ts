@@ -6,20 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import postgres from 'postgres'
 import { freePort } from './net.js'
-import { postgresTarget } from '../src/store/database.js'
+import { postgresClient } from './target.js'
 
 /** The project root, from this file in bench/ (run by tap from source) or in dist/bench/ (built). */
 const here = dirname(fileURLToPath(import.meta.url))
 export const projectRoot = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..')
 export const cliPath = join(projectRoot, 'dist', 'src', 'cli', 'index.js')
-
-/** A client of the PostgreSQL at `url` (libpq's `?host=/socket/dir` included, as the server reads it). */
-function postgresClient(url: string, options: postgres.Options<Record<string, never>> = {}) {
-  const target = postgresTarget(url)
-  return postgres(target.url, { max: 1, onnotice: () => {}, ...options, ...(target.host ? { host: target.host } : {}) })
-}
 
 /** Whether PostgreSQL answers at `url` (within 3 s). */
 export async function postgresAnswers(url: string): Promise<boolean> {

@@ -41,7 +41,7 @@ import { certIdFor, ocspRequest, type CertIdSpec } from '../test/helpers/ocsp.js
 import { processCpuMs, sampleCpu } from './cpu.js'
 import { percentile } from './stats.js'
 import { spawnEnroll } from './enroll-process.js'
-import { defaultDatabaseUrl, redactUrl } from './target.js'
+import { defaultDatabaseUrl, postgresClient, redactUrl } from './target.js'
 import { freePort } from './net.js'
 
 const env = process.env
@@ -888,7 +888,7 @@ export async function runRevocationBench(): Promise<void> {
   const started = new Date()
   const loadAtStart = fmtLoad()
   const dir = mkdtempSync(join(tmpdir(), 'enroll-bench-revocation-'))
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
+  const sql = postgresClient(databaseUrl, { max: 2 })
   const servers: Server[] = []
   const stops: (() => Promise<void>)[] = []
   const inserts: { what: string; rows: number; seconds: number }[] = []

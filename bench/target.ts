@@ -1,7 +1,7 @@
 // The store the issuance figures run on: the real PostgreSQL in a fresh schema (dropped afterwards), or
 // the embedded PGlite store when PostgreSQL does not answer.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -9,8 +9,21 @@ import { loadConfig } from '../src/config/load.js'
 import type { Config } from '../src/config/schema.js'
 import { createLogger } from '../src/logging.js'
 import { openCore, type Core } from '../src/server.js'
+import { postgresTarget } from '../src/store/database.js'
 
-export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test'
+/**
+ * The local PostgreSQL: through its unix socket when there is one (as a server on the same host would connect, and
+ * reachable from a private network namespace), else over TCP.
+ */
+export const defaultDatabaseUrl = existsSync('/var/run/postgresql/.s.PGSQL.5432')
+  ? 'postgres://postgres@localhost:5432/test?host=/var/run/postgresql'
+  : 'postgres://postgres@127.0.0.1:5432/test'
+
+/** A client of the PostgreSQL at `url`, reading libpq's `?host=/socket/dir` as the server does. */
+export function postgresClient(url: string, options: postgres.Options<Record<string, never>> = {}) {
+  const target = postgresTarget(url)
+  return postgres(target.url, { max: 1, onnotice: () => {}, ...options, ...(target.host ? { host: target.host } : {}) })
+}
 
 export interface BenchTarget {
   store: 'postgres' | 'embedded'
@@ -28,7 +41,7 @@ export interface BenchTarget {
 export const redactUrl = (url: string) => url.replace(/:[^:@/]*@/, ':***@')
 
 async function probe(url: string): Promise<string | undefined> {
-  const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
+  const sql = postgresClient(url, { connect_timeout: 3 })
   try {
     await sql`select 1`
     return undefined
@@ -67,7 +80,7 @@ export async function openTarget(url: string, poolSize: number): Promise<BenchTa
       try {
         await core.store.close()
         if (!unreachable) {
-          const sql = postgres(url, { max: 1, onnotice: () => {} })
+          const sql = postgresClient(url)
           try {
             await sql`drop schema if exists ${sql(schema)} cascade`
           } finally {
