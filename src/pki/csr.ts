@@ -11,6 +11,7 @@ import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
 import { IssuanceError } from '../errors.js'
 import { fromPem, isPem, type Der } from './pem.js'
 import { publicKeyFromSpki } from './public-key.js'
+import { plainChallengePassword, plainName, plainRequestedSans } from './csr-fields.js'
 
 export type IdentifierType = 'dns' | 'ip' | 'email' | 'uri'
 export interface Identifier {
@@ -265,18 +266,35 @@ export async function parseCsr(input: Uint8Array | string): Promise<ParsedCsr> {
   }
   if (!valid) throw new IssuanceError('badCsr', 'CSR signature does not verify with its public key')
 
+  const challenge = attribute(req, id_pkcs9_at_challengePassword)
+  const extensions = attribute(req, id_pkcs9_at_extensionRequest)
+  // Plain requests (nearly all) are read by position; anything else by @peculiar/x509, the reference (csr-fields.ts).
+  const name = plainName(req.subject)
+  const plainPassword = challenge ? plainChallengePassword(challenge) : undefined
+  const plainSans = extensions ? plainRequestedSans(extensions) : []
+  if (name && (!challenge || plainPassword !== undefined) && plainSans) {
+    return {
+      der,
+      subject: name.text,
+      subjectDer: new Uint8Array(req.subject),
+      commonName: name.commonName,
+      requestedSans: plainSans,
+      publicKeyDer,
+      key,
+      challengePassword: plainPassword,
+    }
+  }
+
   let subject: x509.Name
   let challengePassword: string | undefined
   try {
     subject = new x509.Name(req.subject)
-    const challenge = attribute(req, id_pkcs9_at_challengePassword)
     challengePassword = challenge ? new x509.ChallengePasswordAttribute(challenge).password : undefined
   } catch (e) {
     throw new IssuanceError('badCsr', `CSR is not a DER PKCS#10 request: ${(e as Error).message}`)
   }
   const requestedSans: Identifier[] = []
   try {
-    const extensions = attribute(req, id_pkcs9_at_extensionRequest)
     const ext = extensions ? new x509.ExtensionsAttribute(extensions).items.find((e) => e.type === '2.5.29.17') : undefined
     const san = ext ? new x509.SubjectAlternativeNameExtension(ext.rawData) : undefined
     for (const name of san?.names.items ?? []) {
