@@ -336,6 +336,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
             plan: toPlanJson(decision, req.csr.publicKeyDer, req.replaces) as unknown as Record<string, unknown>,
             notBefore: decision.notBefore,
             notAfter: decision.notAfter,
+            requestRef: req.requestRef,
           },
           pending
             ? {

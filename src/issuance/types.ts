@@ -24,6 +24,11 @@ export interface IssueRequest {
   notBefore?: Date | undefined
   notAfter?: Date | undefined
   requestId?: string | undefined
+  /**
+   * A UUID naming the protocol's own record of this request (a SCEP transaction), stored with the certificate from
+   * its reservation on, so the protocol finds the certificate by it without linking the two afterwards.
+   */
+  requestRef?: string | undefined
 }
 
 export type IssueOutcome =

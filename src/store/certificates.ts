@@ -55,6 +55,8 @@ export interface NewReservation {
   plan: Record<string, unknown>
   notBefore: Date
   notAfter: Date
+  /** The protocol request this certificate answers (see IssueRequest.requestRef), or null. */
+  requestRef?: string | null | undefined
 }
 
 export interface IssuedCertificate {
@@ -158,7 +160,7 @@ const withAudit = (sql: Sql, change: postgres.PendingQuery<postgres.Row[]>, audi
 export function certificateStore(sql: Sql, revokedChannel: string) {
   const reservationColumns = [
     'serial', 'status', 'profile', 'backend_id', 'protocol', 'requester', 'subject', 'sans', 'csr_der', 'plan',
-    'not_before', 'not_after',
+    'not_before', 'not_after', 'request_ref',
   ] as const
   const reservationRow = (r: NewReservation) => ({
     serial: r.serial,
@@ -173,6 +175,7 @@ export function certificateStore(sql: Sql, revokedChannel: string) {
     plan: json(sql, r.plan),
     not_before: r.notBefore,
     not_after: r.notAfter,
+    request_ref: r.requestRef ?? null,
   })
 
   async function reserveOne(r: NewReservation, audit?: AuditEntry): Promise<CertificateRecord> {

@@ -5,6 +5,7 @@ import { revocation } from './migrations/0002-revocation.js'
 import { acme } from './migrations/0003-acme.js'
 import { scep } from './migrations/0004-scep.js'
 import { est } from './migrations/0005-est.js'
+import { requestRef } from './migrations/0006-request-ref.js'
 
 export interface Migration {
   version: number
@@ -19,6 +20,7 @@ export const migrations: Migration[] = [
   acme,
   scep,
   est,
+  requestRef,
 ]
 
 /** Applies pending migrations; returns the versions applied. */

@@ -10,6 +10,8 @@ export interface ScepTransaction {
   requestKeySha256: string
   /** Inventory id of the request's certificate row; null while the issuance service has not recorded it yet. */
   certificateId: string | null
+  /** The transaction's reference (a UUID): issue with it as requestRef and the certificate is found by it. */
+  ref: string
   createdAt: Date
 }
 
@@ -39,6 +41,7 @@ interface TransactionRow {
   message_type: number
   request_key_sha256: string
   certificate_id: string | null
+  ref: string
   created_at: Date
 }
 
@@ -60,6 +63,7 @@ const fromTransactionRow = (r: TransactionRow): ScepTransaction => ({
   messageType: r.message_type,
   requestKeySha256: r.request_key_sha256,
   certificateId: r.certificate_id,
+  ref: r.ref,
   createdAt: r.created_at,
 })
 
@@ -74,8 +78,11 @@ const fromChallengeRow = (r: ChallengeRow): ScepChallenge => ({
   usedBy: r.used_by,
 })
 
+// The certificate of a transaction: the one reserved with its reference, or (rows of version 5) the linked one.
 const transactionColumns = (sql: Sql) =>
-  sql`transaction_id, signer_key_sha256, label, message_type, request_key_sha256, certificate_id::text, created_at`
+  sql`transaction_id, signer_key_sha256, label, message_type, request_key_sha256, ref::text, created_at,
+      coalesce(certificate_id, (select c.id from certificates c where c.request_ref = scep_transactions.ref
+                                order by c.id desc limit 1))::text as certificate_id`
 const challengeColumns = (sql: Sql) =>
   sql`id::text, label, common_name, expires_at, created_by, created_at, used_at, used_by`
 
@@ -112,13 +119,6 @@ export function scepStore(sql: Sql) {
         select ${transactionColumns(sql)} from scep_transactions
         where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
       return rows[0] ? fromTransactionRow(rows[0]) : undefined
-    },
-
-    /** Links the transaction to the inventory row the issuance service created for it. */
-    async attachCertificate(transactionId: string, signerKeySha256: string, certificateId: string): Promise<void> {
-      await sql`
-        update scep_transactions set certificate_id = ${certificateId}, updated_at = now()
-        where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
     },
 
     /** Drops a transaction whose request was refused (the client may try again with the same transactionID). */

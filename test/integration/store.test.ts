@@ -584,6 +584,24 @@ describe.each(storeTargets())('store on $name', (target) => {
       expect(reopened.transaction.requestKeySha256).toBe('r3')
     })
 
+    it('ok/the-certificate-reserved-with-the-transaction-ref-is-its-certificate', async () => {
+      const begun = await store.scep.beginTransaction(opening('tx-ref-1'))
+      expect(begun.transaction.ref).toMatch(/^[0-9a-f-]{36}$/)
+      // Another transaction's certificate, and one without a reference, are not this one's.
+      const other = await store.scep.beginTransaction(opening('tx-ref-2'))
+      await store.certificates.reserve(reservation({ requestRef: other.transaction.ref }))
+      await store.certificates.reserve(reservation())
+      const record = await store.certificates.reserve(reservation({ requestRef: begun.transaction.ref }))
+      expect((await store.scep.getTransaction('tx-ref-1', 's1'))?.certificateId).toBe(record.id)
+      const again = await store.scep.beginTransaction(opening('tx-ref-1'))
+      expect(again).toMatchObject({ created: false, transaction: { certificateId: record.id, ref: begun.transaction.ref } })
+      // Removed and opened anew (a refused request retried): a new reference, no certificate yet.
+      await store.scep.removeTransaction('tx-ref-1', 's1')
+      const reopened = await store.scep.beginTransaction(opening('tx-ref-1'))
+      expect(reopened.transaction.ref).not.toBe(begun.transaction.ref)
+      expect(reopened.transaction.certificateId).toBeNull()
+    })
+
     it('ok/concurrent-begins-open-one', async () => {
       const results = await Promise.all(Array.from({ length: 8 }, () => store.scep.beginTransaction(opening('tx-begin-3'))))
       expect(results.filter((r) => r.created)).toHaveLength(1)

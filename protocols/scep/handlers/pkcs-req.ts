@@ -1,7 +1,7 @@
-// RFC 8894 §3.3.1 PKCSReq and RenewalReq: parse the CSR → earlier transaction? → authorize (challengePassword,
-// or the certificate being renewed) → open the transaction → issue → link it. A request repeated with the same
-// transactionID, signer key and requested key answers from the stored transaction (a client retrying, or polling
-// by PKCSReq).
+// RFC 8894 §3.3.1 PKCSReq and RenewalReq: parse the CSR → open the transaction (or find the earlier one) →
+// authorize (challengePassword, or the certificate being renewed) → issue with the transaction's reference. A
+// request repeated with the same transactionID, signer key and requested key answers from the stored transaction
+// (a client retrying, or polling by PKCSReq).
 import { createHash } from 'node:crypto'
 import { acceptsChallenges } from '../../../src/config/scep.js'
 import { isIssuanceError } from '../../../src/errors.js'
@@ -139,11 +139,18 @@ export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Ar
   }
   let outcome
   try {
-    outcome = await deps.issuance.issue({ csr, profile: label.config.profile, protocol: 'scep', ...who, requestId: ctx.requestId })
+    // The transaction's reference goes with the reservation: the transaction finds its certificate by it.
+    outcome = await deps.issuance.issue({
+      csr,
+      profile: label.config.profile,
+      protocol: 'scep',
+      ...who,
+      requestId: ctx.requestId,
+      requestRef: begun.transaction.ref,
+    })
   } catch (e) {
     await remove()
     throw e
   }
-  await store.attachCertificate(msg.transactionId, signerKey, outcome.certificate.id)
   return outcome.status === 'issued' ? { status: 'SUCCESS', certificates: [outcome.certificateDer] } : { status: 'PENDING' }
 }
