@@ -37,7 +37,7 @@ const GOAL_RATIO = 1.5
 const CHALLENGE = 'bench-secret'
 const scale = Number(process.env['BENCH_SCALE'] ?? 1)
 const n = (count: number) => Math.max(1, Math.round(count * scale))
-const counts = { warmUp: n(40), run: n(600) }
+const counts = { warmUp: n(200), run: n(600) }
 const cliPath = process.env['BENCH_SCEP_ENROLL_CLI'] || fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const rsa = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -279,25 +279,29 @@ function report(rows: { name: string; r: Measured; rounds: Measured[] }[], perRo
     `SCEP PKCSReq (RSA-2048 requester, AES-128, SHA-256, POST), concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds of ${perRound} enrollments against each\n`,
   )
   process.stdout.write(
-    '| server | enrollments/s | p50 ms | p99 ms | refused | CPU ms/enrollment: server · client · PostgreSQL | server main thread busy | others | load1 |\n' +
-      '|:--|--:|--:|--:|--:|:--|--:|--:|--:|\n',
+    '| server | enrollments/s | answered/s | p50 ms | p99 ms | refused | CPU ms/enrollment: server · client · PostgreSQL | server main thread busy | others | load1 |\n' +
+      '|:--|--:|--:|--:|--:|--:|:--|--:|--:|--:|\n',
   )
   const per = (ms: number | undefined, r: Measured) => (ms === undefined ? '-' : (ms / r.count).toFixed(2))
   for (const { name, r } of rows)
     process.stdout.write(
-      `| ${name} | ${f(r.perSecond)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.refused} | ` +
+      `| ${name} | ${f(r.perSecond)} | ${f(r.count / r.seconds)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.refused} | ` +
         `${per(r.serverMs, r)} · ${per(r.cpu.processMs, r)} · ${per(r.cpu.postgresMs, r)} | ` +
         `${r.serverMainBusy === undefined ? '-' : `${(r.serverMainBusy * 100).toFixed(0)}%`} | ` +
         `${r.cpu.othersShare === undefined ? '-' : `${(r.cpu.othersShare * 100).toFixed(0)}%`} | ${r.load1.toFixed(2)} |\n`,
     )
-  process.stdout.write('  p50/p99: median of the rounds; others: the largest share in any round.\n')
+  process.stdout.write(
+    '  enrollments/s counts certificates issued; answered/s counts refusals too (micromdm\'s file depot races on its\n' +
+      '  serial file under concurrency and answers FAILURE). p50/p99: median of the rounds; others: the largest share in any round.\n',
+  )
   const [ours, theirs] = rows
   if (ours && theirs) {
     const perRoundRatios = ours.rounds.map((r, i) => r.perSecond / theirs.rounds[i]!.perSecond)
     const ratio = median(perRoundRatios)
     process.stdout.write(
       `ratio enroll / micromdm: ${ratio.toFixed(2)} (median of the rounds: ${perRoundRatios.map((x) => x.toFixed(2)).join(', ')}; ` +
-        `whole run ${(ours.r.perSecond / theirs.r.perSecond).toFixed(2)}) · goal ≥ ${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`,
+        `whole run ${(ours.r.perSecond / theirs.r.perSecond).toFixed(2)}; against micromdm's answers, refusals included, ` +
+        `${(ours.r.perSecond / (theirs.r.count / theirs.r.seconds)).toFixed(2)}) · goal ≥ ${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`,
     )
   }
 }
