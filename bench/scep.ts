@@ -32,7 +32,7 @@ import { spawnEnroll } from './enroll-process.js'
 import { freePort } from './net.js'
 
 const CONCURRENCY = 8
-const ROUNDS = 3
+const ROUNDS = 5
 const GOAL_RATIO = 1.5
 const CHALLENGE = 'bench-secret'
 const scale = Number(process.env['BENCH_SCALE'] ?? 1)

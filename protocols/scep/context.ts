@@ -6,6 +6,7 @@ import type { Config } from '../../src/config/schema.js'
 import type { IssuanceService } from '../../src/issuance/service.js'
 import type { CrlService } from '../../src/revocation/index.js'
 import type { ScepServices } from '../../src/scep/index.js'
+import type { Der } from '../../src/pki/pem.js'
 import type { Store } from '../../src/store/index.js'
 
 export interface ScepDeps {
@@ -32,5 +33,6 @@ export type ScepHandler = Handler<ScepEnv>
 
 /** What an operation decided; the PKIOperation handler encodes it as a CertRep. */
 export type Outcome =
-  | { status: 'SUCCESS'; certificates: Uint8Array[]; crls?: Uint8Array[] }
+  /** `reply`: the CertRep already built (RequestContext.successReply), sent as it is. */
+  | { status: 'SUCCESS'; certificates: Uint8Array[]; crls?: Uint8Array[]; reply?: Der | undefined }
   | { status: 'PENDING' }

@@ -18,7 +18,7 @@ import { BACKDATE_MS, compileProfile, evaluate, requireAllowedIdentifiers, type 
 import type { CertificateRecord, Store } from '../store/index.js'
 import { requireRenewable } from './renewal.js'
 import { requestWithServerKey } from './server-keygen.js'
-import type { IssueOutcome, IssueRequest, Protocol, RevokeInput } from './types.js'
+import type { IssueOptions, IssueOutcome, IssueRequest, Protocol, RevokeInput } from './types.js'
 
 export interface IssuanceMetrics {
   observeIssuance(outcome: 'issued' | 'pending' | 'denied' | 'failed', profile: string, protocol: string, seconds: number): void
@@ -137,7 +137,14 @@ export function createIssuanceService(deps: IssuanceDeps) {
    * Signs a reserved record and records the result; the inventory holds every certificate signed. `withKey`: the
    * CA generates the key pair (CanGenerateKey) and the result carries the private key.
    */
-  async function signReserved(record: CertificateRecord, actor: string, protocol: string, requestId?: string, withKey = false) {
+  async function signReserved(
+    record: CertificateRecord,
+    actor: string,
+    protocol: string,
+    requestId?: string,
+    withKey = false,
+    replyWhileRecording?: IssueOptions['replyWhileRecording'],
+  ) {
     const backend = backendOf(record.backendId)
     const signReq = signRequestFromRecord(record)
     let signed: SignResult | KeyedSignResult
@@ -173,6 +180,12 @@ export function createIssuanceService(deps: IssuanceDeps) {
       signed.notBefore && signed.notAfter
         ? { notBefore: signed.notBefore, notAfter: signed.notAfter }
         : new x509.X509Certificate(signed.certificateDer)
+    // The protocol's reply is built while the certificate is recorded (two waits overlapped); a reply that fails to
+    // build is dropped, never the issuance.
+    const replying = replyWhileRecording?.(signed.certificateDer, signed.chainDer).catch((err: unknown) => {
+      logger.warn({ err, serial: record.serial }, 'the early reply failed; the protocol builds it again')
+      return undefined
+    })
     const done = await store.certificates.complete(
       record.id,
       {
@@ -191,7 +204,13 @@ export function createIssuanceService(deps: IssuanceDeps) {
         logger.warn({ replaces, serial: done.serial }, 'renewed certificate was no longer valid or already superseded')
       }
     }
-    const issued = { status: 'issued' as const, certificate: done, certificateDer: signed.certificateDer, chainDer: signed.chainDer }
+    const issued = {
+      status: 'issued' as const,
+      certificate: done,
+      certificateDer: signed.certificateDer,
+      chainDer: signed.chainDer,
+      reply: await replying,
+    }
     if (!withKey || !('privateKeyPkcs8' in signed) || !canGenerateKey(backend)) return issued
     const keyed = signed as KeyedSignResult
     await escrow(backend, record, done, keyed, actor, protocol, requestId)
@@ -308,7 +327,7 @@ export function createIssuanceService(deps: IssuanceDeps) {
     },
 
     /** `options.caGeneratesKey`: the backend generates the key (CanGenerateKey); the result carries it. */
-    async issue(req: IssueRequest, options: { caGeneratesKey?: boolean } = {}): Promise<IssueOutcome> {
+    async issue(req: IssueRequest, options: IssueOptions = {}): Promise<IssueOutcome> {
       const started = performance.now()
       const profileName = req.profile ?? 'default'
       let outcome: 'issued' | 'pending' | 'denied' | 'failed' = 'failed'
@@ -352,7 +371,14 @@ export function createIssuanceService(deps: IssuanceDeps) {
           outcome = 'pending'
           return { status: 'pending', certificate: record }
         }
-        const result = await signReserved(record, req.requester, req.protocol, req.requestId, options.caGeneratesKey)
+        const result = await signReserved(
+          record,
+          req.requester,
+          req.protocol,
+          req.requestId,
+          options.caGeneratesKey,
+          options.replyWhileRecording,
+        )
         outcome = 'issued'
         return result
       } catch (e) {
@@ -574,4 +600,4 @@ export function createIssuanceService(deps: IssuanceDeps) {
 }
 
 export type IssuanceService = ReturnType<typeof createIssuanceService>
-export type { IssueOutcome, IssueRequest, Protocol, RevokeInput }
+export type { IssueOptions, IssueOutcome, IssueRequest, Protocol, RevokeInput }

@@ -31,8 +31,20 @@ export interface IssueRequest {
   requestRef?: string | undefined
 }
 
+/** How a protocol wants its request issued, beside what it asks for. */
+export interface IssueOptions {
+  /** The CA generates the key pair (EST serverkeygen) where the backend can. */
+  caGeneratesKey?: boolean | undefined
+  /**
+   * Builds the protocol's reply from the signed certificate while the certificate is being recorded (the reply is
+   * handed back only once the record is durable). A reply that fails to build is dropped: the protocol builds it
+   * again from the outcome.
+   */
+  replyWhileRecording?: ((certificateDer: Der, chainDer: Der[]) => Promise<Der>) | undefined
+}
+
 export type IssueOutcome =
-  | { status: 'issued'; certificate: CertificateRecord; certificateDer: Der; chainDer: Der[] }
+  | { status: 'issued'; certificate: CertificateRecord; certificateDer: Der; chainDer: Der[]; reply?: Der | undefined }
   | { status: 'pending'; certificate: CertificateRecord }
 
 export interface RevokeInput {

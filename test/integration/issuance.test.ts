@@ -347,6 +347,35 @@ describe('issue', () => {
     })
   })
 
+  it('ok/reply-built-while-recording-comes-back-once-recorded', async () => {
+    const { req } = await request({ subject: 'CN=reply.example.com' })
+    let builtFor: Der | undefined
+    const out = issued(
+      await issuance.issue(req, {
+        replyWhileRecording: async (certificateDer, chainDer) => {
+          builtFor = certificateDer
+          return new Uint8Array([...certificateDer.subarray(0, 4), chainDer.length])
+        },
+      }),
+    )
+    expect(builtFor).toEqual(out.certificateDer)
+    expect(out.reply).toEqual(new Uint8Array([...out.certificateDer.subarray(0, 4), out.chainDer.length]))
+    expect((await issuance.find(out.certificate.id)).status).toBe('valid')
+  })
+
+  it('ok/a-reply-that-fails-to-build-is-dropped-not-the-issuance', async () => {
+    const { req } = await request({ subject: 'CN=no-reply.example.com' })
+    const out = issued(
+      await issuance.issue(req, {
+        replyWhileRecording: async () => {
+          throw new Error('the reply cannot be built')
+        },
+      }),
+    )
+    expect(out.reply).toBeUndefined()
+    expect((await issuance.find(out.certificate.id)).der).toEqual(out.certificateDer)
+  })
+
   it('ok/cn-only-becomes-san', async () => {
     const { made, req } = await request({ subject: 'CN=example.com' })
     const requestedAt = Date.now()

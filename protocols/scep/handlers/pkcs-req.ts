@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { acceptsChallenges } from '../../../src/config/scep.js'
 import { isIssuanceError } from '../../../src/errors.js'
 import { parseCsr, type ParsedCsr } from '../../../src/pki/csr.js'
+import type { Der } from '../../../src/pki/pem.js'
 import { x509 } from '../../../src/pki/x509.js'
 import type { CertificateRecord, ScepTransaction } from '../../../src/store/index.js'
 import { signerKeyDigest, type PkiMessage } from '../codec/pki-message.js'
@@ -17,6 +18,8 @@ export interface RequestContext {
   deps: ScepDeps
   label: ScepLabel
   requestId: string
+  /** The SUCCESS CertRep carrying these certificates, as the PKIOperation handler would build it. */
+  successReply?: ((certificates: Uint8Array[]) => Promise<Der>) | undefined
 }
 
 async function csrOf(data: Uint8Array): Promise<ParsedCsr> {
@@ -139,18 +142,18 @@ export async function enroll(ctx: RequestContext, msg: PkiMessage, data: Uint8Ar
   }
   let outcome
   try {
-    // The transaction's reference goes with the reservation: the transaction finds its certificate by it.
-    outcome = await deps.issuance.issue({
-      csr,
-      profile: label.config.profile,
-      protocol: 'scep',
-      ...who,
-      requestId: ctx.requestId,
-      requestRef: begun.transaction.ref,
-    })
+    // The transaction's reference goes with the reservation: the transaction finds its certificate by it. The
+    // CertRep is built while the certificate is recorded.
+    const successReply = ctx.successReply
+    outcome = await deps.issuance.issue(
+      { csr, profile: label.config.profile, protocol: 'scep', ...who, requestId: ctx.requestId, requestRef: begun.transaction.ref },
+      { replyWhileRecording: successReply && ((certificateDer) => successReply([certificateDer])) },
+    )
   } catch (e) {
     await remove()
     throw e
   }
-  return outcome.status === 'issued' ? { status: 'SUCCESS', certificates: [outcome.certificateDer] } : { status: 'PENDING' }
+  return outcome.status === 'issued'
+    ? { status: 'SUCCESS', certificates: [outcome.certificateDer], reply: outcome.reply }
+    : { status: 'PENDING' }
 }

@@ -2,6 +2,7 @@
 // the RA key → the operation → CertRep signed by the RA. From identification on, every refusal is a CertRep
 // FAILURE with a failInfo (failInfoFor maps the domain error); only "CA unavailable" is an HTTP 503.
 import { isIssuanceError } from '../../../src/errors.js'
+import type { Der } from '../../../src/pki/pem.js'
 import { degenerate, type ContentCipher } from '../codec/cms.js'
 import { encodeCertRep, type PkiStatus } from '../codec/cert-rep.js'
 import { decodeEnvelope, openEnvelope, requireRsaRequester, sealEnvelope } from '../codec/envelope.js'
@@ -33,9 +34,19 @@ export const pkiOperation = (deps: ScepDeps): ScepHandler => {
     const label = c.get('label')
     const ra = deps.scep!.ra
     const msg = decodePkiMessage(await readPkiMessage(c))
-    let status: PkiStatus
-    let failInfo: FailInfo | undefined
-    let envelope: Uint8Array | undefined
+    const certRep = (status: PkiStatus, failInfo?: FailInfo, envelope?: Uint8Array) =>
+      encodeCertRep({
+        transactionId: msg.transactionId,
+        transactionIdTag: msg.transactionIdTag,
+        transactionIdOctets: msg.transactionIdOctets,
+        recipientNonce: msg.senderNonce,
+        status,
+        failInfo,
+        envelope,
+        digest: msg.digest && replyDigests.has(msg.digest) ? msg.digest : 'sha256',
+        signer: ra.current(label.backendId),
+      })
+    let reply: Der
     try {
       verifyPkiMessage(msg)
       const name = messageTypeName(msg.messageType)
@@ -44,12 +55,14 @@ export const pkiOperation = (deps: ScepDeps): ScepHandler => {
       requireRsaRequester(msg.signerCertificate)
       const sealed = decodeEnvelope(msg.content)
       const data = openEnvelope(sealed, ra.recipients(label.backendId), ciphers)
-      const outcome = await operation({ deps, label, requestId: c.get('requestId') }, msg, data)
-      status = outcome.status
-      if (outcome.status === 'SUCCESS') {
-        envelope = sealEnvelope(degenerate(outcome.certificates, outcome.crls), msg.signerCertificate!, sealed.cipher)
-      }
+      // SUCCESS: the certificates sealed to the requester with the cipher it used (RFC 8894 §3.3.2).
+      const successReply = (certificates: Uint8Array[], crls?: Uint8Array[]) =>
+        certRep('SUCCESS', undefined, sealEnvelope(degenerate(certificates, crls), msg.signerCertificate!, sealed.cipher))
+      const outcome = await operation({ deps, label, requestId: c.get('requestId'), successReply }, msg, data)
+      if (outcome.status === 'SUCCESS') reply = outcome.reply ?? (await successReply(outcome.certificates, outcome.crls))
+      else reply = await certRep(outcome.status)
     } catch (e) {
+      let failInfo: FailInfo
       let detail: string
       if (e instanceof ScepFailure) {
         failInfo = e.failInfo
@@ -65,23 +78,12 @@ export const pkiOperation = (deps: ScepDeps): ScepHandler => {
       } else {
         throw e
       }
-      status = 'FAILURE'
       deps.logger.info(
         { requestId: c.get('requestId'), label: label.name, transactionId: msg.transactionId, messageType: msg.messageType, failInfo, detail },
         'SCEP request refused',
       )
+      reply = await certRep('FAILURE', failInfo)
     }
-    const reply = await encodeCertRep({
-      transactionId: msg.transactionId,
-      transactionIdTag: msg.transactionIdTag,
-      transactionIdOctets: msg.transactionIdOctets,
-      recipientNonce: msg.senderNonce,
-      status,
-      failInfo,
-      envelope,
-      digest: msg.digest && replyDigests.has(msg.digest) ? msg.digest : 'sha256',
-      signer: ra.current(label.backendId),
-    })
     return c.body(reply, 200, { 'Content-Type': 'application/x-pki-message' })
   }
 }
