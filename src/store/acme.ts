@@ -3,6 +3,7 @@
 // transaction: no caller holds a transaction across network I/O (the embedded store has one connection).
 import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
+import { batcher } from './batch.js'
 import type { Sql } from './database.js'
 
 export type AcmeIdentifierType = 'dns' | 'ip'
@@ -323,6 +324,44 @@ export function acmeStore(sql: Sql) {
     return ids
   }
 
+  type Signer = { id: string } | { thumbprint: string }
+  type NonceRead = { fresh: boolean; account: AcmeAccount | undefined }
+  const readOf = (row: AccountRow & { nonce_fresh: boolean | null }): NonceRead => ({
+    fresh: row.nonce_fresh === true,
+    account: row.id ? accountFromRow(row) : undefined,
+  })
+  async function consumeOne({ value, signer }: { value: string; signer: Signer }): Promise<NonceRead> {
+    const match = 'id' in signer ? sql`a.id = ${signer.id}` : sql`a.key_thumbprint = ${signer.thumbprint}`
+    const rows = await sql<(AccountRow & { nonce_fresh: boolean | null })[]>`
+      with n as (delete from acme_nonces where value = ${value} returning expires_at > now() as fresh)
+      select (select fresh from n) as nonce_fresh, a.*
+      from (select 1) as one left join acme_accounts a on ${match}`
+    return readOf(rows[0]!)
+  }
+  async function consumeMany(items: { value: string; signer: Signer }[]): Promise<NonceRead[]> {
+    const rows = await sql<(AccountRow & { nonce_fresh: boolean | null; pos: string })[]>`
+      with r as (
+        select * from unnest(${items.map((i) => i.value)}::text[],
+                             ${items.map((i) => ('id' in i.signer ? i.signer.id : ''))}::text[],
+                             ${items.map((i) => ('thumbprint' in i.signer ? i.signer.thumbprint : ''))}::text[])
+          with ordinality as r(nonce, account_id, thumbprint, pos)
+      ),
+      n as (delete from acme_nonces where value in (select nonce from r) returning value, expires_at > now() as fresh)
+      select r.pos::text as pos, n.fresh as nonce_fresh, a.*
+      from r left join n on n.value = r.nonce
+        left join acme_accounts a on (r.account_id <> '' and a.id = r.account_id)
+                                  or (r.thumbprint <> '' and a.key_thumbprint = r.thumbprint)
+      order by r.pos`
+    const seen = new Set<string>()
+    return items.map((item, i) => {
+      const read = readOf(rows[i]!)
+      if (read.fresh && seen.has(item.value)) return { ...read, fresh: false }
+      seen.add(item.value)
+      return read
+    })
+  }
+  const consumeBatched = batcher(consumeMany, consumeOne)
+
   const store = {
     nonces: {
       /** Stores a batch of nonces in one statement (the nonce source hands them out one by one). */
@@ -338,20 +377,11 @@ export function acmeStore(sql: Sql) {
       /**
        * Consumes a nonce (as `consume`) and reads the account that signed the request, by id (kid) or by key
        * thumbprint (jwk), in one statement: every signed request costs one round trip, and the account it sees
-       * is the current row even when another instance changed it.
+       * is the current row even when another instance changed it. Requests of the same event-loop turn share one
+       * statement (batch.ts); a nonce named twice in one batch is fresh for the first request only.
        */
-      async consumeWithAccount(
-        value: string,
-        signer: { id: string } | { thumbprint: string },
-      ): Promise<{ fresh: boolean; account: AcmeAccount | undefined }> {
-        const match = 'id' in signer ? sql`a.id = ${signer.id}` : sql`a.key_thumbprint = ${signer.thumbprint}`
-        const rows = await sql<(AccountRow & { nonce_fresh: boolean | null })[]>`
-          with n as (delete from acme_nonces where value = ${value} returning expires_at > now() as fresh)
-          select (select fresh from n) as nonce_fresh, a.*
-          from (select 1) as one left join acme_accounts a on ${match}`
-        const row = rows[0]!
-        return { fresh: row.nonce_fresh === true, account: row.id ? accountFromRow(row) : undefined }
-      },
+      consumeWithAccount: (value: string, signer: Signer): Promise<{ fresh: boolean; account: AcmeAccount | undefined }> =>
+        consumeBatched({ value, signer }),
       async purgeExpired(): Promise<number> {
         const r = await sql`delete from acme_nonces where expires_at <= now()`
         return r.count

@@ -609,6 +609,47 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  describe('acme nonces read with the signing account', () => {
+    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
+
+    it('ok/one-turn-of-requests-is-answered-each-in-its-own-right', async () => {
+      const a = await store.acme.accounts.create({ jwk, thumbprint: 'tp-batch-a', contact: [], tosAgreed: true })
+      const b = await store.acme.accounts.create({ jwk, thumbprint: 'tp-batch-b', contact: [], tosAgreed: true })
+      await store.acme.nonces.issue(['nonce-batch-1', 'nonce-batch-2', 'nonce-batch-3'], 60)
+      // Made in the same event-loop turn: one statement on PostgreSQL and PGlite alike.
+      const reads = await Promise.all([
+        store.acme.nonces.consumeWithAccount('nonce-batch-1', { id: a.id }),
+        store.acme.nonces.consumeWithAccount('nonce-batch-2', { thumbprint: 'tp-batch-b' }),
+        store.acme.nonces.consumeWithAccount('nonce-unknown', { id: b.id }),
+        store.acme.nonces.consumeWithAccount('nonce-batch-3', { id: 'no-such-account' }),
+        store.acme.nonces.consumeWithAccount('nonce-batch-1', { id: a.id }),
+        store.acme.nonces.consumeWithAccount('', { thumbprint: 'no-such-key' }),
+      ])
+      expect(reads.map((r) => r.fresh)).toEqual([true, true, false, true, false, false])
+      expect(reads.map((r) => r.account?.id)).toEqual([a.id, b.id, b.id, undefined, a.id, undefined])
+      expect(reads[1]!.account).toEqual(b)
+      // Every nonce named is spent, the fresh ones included.
+      const again = await Promise.all(
+        ['nonce-batch-1', 'nonce-batch-2', 'nonce-batch-3'].map((n) => store.acme.nonces.consumeWithAccount(n, { id: a.id })),
+      )
+      expect(again.map((r) => r.fresh)).toEqual([false, false, false])
+    })
+
+    it('ok/an-expired-nonce-is-spent-but-not-fresh', async () => {
+      await store.acme.nonces.issue(['nonce-expired-1'], -1)
+      await store.acme.nonces.issue(['nonce-live-1'], 60)
+      const reads = await Promise.all([
+        store.acme.nonces.consumeWithAccount('nonce-expired-1', { thumbprint: 'none' }),
+        store.acme.nonces.consumeWithAccount('nonce-live-1', { thumbprint: 'none' }),
+      ])
+      expect(reads).toEqual([
+        { fresh: false, account: undefined },
+        { fresh: true, account: undefined },
+      ])
+      expect(await store.acme.nonces.consume('nonce-expired-1')).toBe(false)
+    })
+  })
+
   it('ok/ping', async () => {
     expect(await store.ping()).toBe(true)
     expect(store.kind).toBe(target.name === 'postgres' ? 'postgres' : 'embedded')
