@@ -2,7 +2,7 @@
 // selection (draft-aaron-acme-profiles), RFC 9773 `replaces`, and following an order held for approval.
 import { IssuanceError, isIssuanceError } from '../../src/errors.js'
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.js'
-import { publicKeyFromSpki } from '../../src/pki/public-key.js'
+import { jwkOf, publicKeyFromSpki } from '../../src/pki/public-key.js'
 import type { AcmeAccount, AcmeIdentifier, AcmeOrder, NewAuthorization, NewOrder } from '../../src/store/index.js'
 import { preauthorizedMatcher } from './accounts.js'
 import { decodeCertId } from './codec/cert-id.js'
@@ -111,12 +111,12 @@ export async function requireAcceptableCsr(payload: Record<string, unknown> | un
 
 /**
  * RFC 8555 §11.1: the certificate key must not be the account key (badCSR). Compared by RFC 7638 thumbprint of the
- * CSR key's JWK (publicKeyFromSpki imports canonical keys from their JWK, avoiding OpenSSL's slow DER decoder).
+ * CSR key's JWK: read from a canonically encoded key as it stands, else from the key OpenSSL imports.
  */
 export async function requireCsrKeyIsNotAccountKey(csrPublicKeyDer: Uint8Array, accountThumbprint: string): Promise<void> {
   let jwk: unknown
   try {
-    jwk = publicKeyFromSpki(csrPublicKeyDer).export({ format: 'jwk' })
+    jwk = jwkOf(csrPublicKeyDer) ?? publicKeyFromSpki(csrPublicKeyDer).export({ format: 'jwk' })
   } catch {
     return // a key node cannot export is not an account key type either
   }

@@ -49,7 +49,8 @@ function canonicalJwk(spki: Uint8Array): JsonWebKey | undefined {
   return jwk && rebuilt && sameBytes(rebuilt, spki) ? jwk : undefined
 }
 
-function jwkOf(spki: Uint8Array): JsonWebKey | undefined {
+/** The public JWK of a canonically encoded key (as canonicalPublicKey takes it), without importing it; else undefined. */
+export function jwkOf(spki: Uint8Array): JsonWebKey | undefined {
   try {
     return canonicalJwk(spki)
   } catch {

@@ -1,5 +1,6 @@
 // ACME protocol rules as pure functions: identifiers (RFC 8555 §7.1.3, §7.4; RFC 8738), the finalize CSR check
 // (§7.4), contacts (§7.3), challenge offers (§7.1.4), renewal windows (RFC 9773) and revocation reasons (§7.6).
+import { ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { requireValidContacts } from '../../../../protocols/acme/accounts.js'
 import { certIdOf, decodeCertId } from '../../../../protocols/acme/codec/cert-id.js'
@@ -12,7 +13,10 @@ import {
   normalizeOrderIdentifiers,
   requireCsrMatchesOrder,
 } from '../../../../protocols/acme/identifiers.js'
+import { thumbprint, toPublicJwk } from '../../../../protocols/acme/codec/jws.js'
+import { requireCsrKeyIsNotAccountKey } from '../../../../protocols/acme/orders.js'
 import { AcmeProblem } from '../../../../protocols/acme/problems.js'
+import { bitString, sequence } from '../../../../src/pki/der.js'
 import { parseCsr } from '../../../../src/pki/csr.js'
 import type { CertificateRecord } from '../../../../src/store/index.js'
 import { makeCsr } from '../../../helpers/csr.js'
@@ -140,5 +144,33 @@ describe('certID (RFC 9773 §4.1)', () => {
 describe('revocation reasons (RFC 8555 §7.6, RFC 5280 §5.3.1)', () => {
   it('ok/subscriber-reasons-only', () => {
     expect([...acmeRevocationReasons].sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 5, 9])
+  })
+})
+
+describe('the CSR key is not the account key (RFC 8555 §11.1)', () => {
+  const keyPairs = {
+    'EC P-256': () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    'EC P-384': () => generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    'RSA 2048': () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    Ed25519: () => generateKeyPairSync('ed25519'),
+  }
+  const spkiOf = (k: KeyObject) => new Uint8Array(k.export({ format: 'der', type: 'spki' }))
+  const thumbprintOf = (k: KeyObject) => thumbprint(toPublicJwk(k.export({ format: 'jwk' })))
+
+  it.each(Object.entries(keyPairs))('%s: the same key is badCSR, another key passes', async (_name, make) => {
+    const account = make().publicKey
+    const other = make().publicKey
+    const accountThumbprint = await thumbprintOf(account)
+    await expect(requireCsrKeyIsNotAccountKey(spkiOf(account), accountThumbprint)).rejects.toMatchObject({ type: 'badCSR' })
+    await expect(requireCsrKeyIsNotAccountKey(spkiOf(other), accountThumbprint)).resolves.toBeUndefined()
+  })
+
+  it('a key encoded another way (EC point compressed) is compared through OpenSSL and still caught', async () => {
+    const account = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
+    const uncompressed = spkiOf(account)
+    const compressedPoint = ECDH.convertKey(uncompressed.subarray(-65), 'prime256v1', undefined, undefined, 'compressed') as Buffer
+    // SEQUENCE { the same AlgorithmIdentifier (bytes 2..22), BIT STRING { 02|03 x } }: not the canonical encoding.
+    const spki = sequence(uncompressed.subarray(2, 23), bitString(new Uint8Array(compressedPoint)))
+    await expect(requireCsrKeyIsNotAccountKey(spki, await thumbprintOf(account))).rejects.toMatchObject({ type: 'badCSR' })
   })
 })
