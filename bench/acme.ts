@@ -1,7 +1,9 @@
 // `npm run bench -- acme`: complete ACME issuances over real HTTPS (newAccount → newOrder → http-01 validated
 // against a local responder → finalize → certificate download) at concurrency 1, 8 and 64, on PostgreSQL (PGlite
 // when it does not answer), printing issuances/s, p50/p99 and CPU per issuance (server, client, PostgreSQL); then
-// the wall time of one certbot issuance when certbot and pebble-challtestsrv are installed. The server runs as its
+// the same load at concurrency 64 against a floor server (acme-floor.ts: only the flow's HTTPS, signature checks and
+// http-01 fetch, no store) with ours as a share of it; then the wall time of one certbot issuance when certbot and
+// pebble-challtestsrv are installed. The server runs as its
 // own process (`enroll serve`); the load client (undici keep-alive HTTPS) and the http-01 responder run here, all on
 // the host's cores with PostgreSQL. Per issuance the client makes a fresh account key and a fresh CSR (its own key, written with the DER
 // writer and signed with node:crypto), signs every request with jose, and reuses the Replay-Nonce of its last
@@ -24,6 +26,7 @@ import { cpuSince, hostLoad, processCpuMs, sampleCpu } from './cpu.js'
 import { runPool, type RunResult } from './stats.js'
 import { postgresAnswers, spawnEnroll } from './enroll-process.js'
 import { freePort } from './net.js'
+import { startAcmeFloor } from './acme-floor.js'
 import { defaultDatabaseUrl, postgresClient, redactUrl } from './target.js'
 
 const env = process.env
@@ -181,6 +184,9 @@ async function certbotOnce(server: AcmeServer, http01Port: number): Promise<numb
 interface AcmeServer {
   base: string
   caFile: string
+  /** The server's own TLS key and certificate (the floor server serves with them). */
+  tlsKeyFile: string
+  tlsCertFile: string
   pid: number
   stop(): Promise<void>
 }
@@ -207,7 +213,14 @@ async function startAcmeServer(
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     nodeArgs: (env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
   })
-  return { base: server.httpsUrl, caFile: join(server.dataDir, 'ca.pem'), pid: server.pid, stop: () => server.stop() }
+  return {
+    base: server.httpsUrl,
+    caFile: join(server.dataDir, 'ca.pem'),
+    tlsKeyFile: join(server.dataDir, 'tls', 'server.key.pem'),
+    tlsCertFile: join(server.dataDir, 'tls', 'server.crt.pem'),
+    pid: server.pid,
+    stop: () => server.stop(),
+  }
 }
 
 export async function runAcmeBench(): Promise<void> {
@@ -260,31 +273,48 @@ export async function runAcmeBench(): Promise<void> {
   const rows: (RunResult & { label: string })[] = []
   try {
     await runPool(n(20), 8, issueOnce)
-    for (const r of runs) {
+    const measure = async (pid: number, count: number, concurrency: number, issue: () => Promise<void>) => {
       polls.count = 0
       const before = sampleCpu()
-      const serverBefore = processCpuMs(server.pid)
-      const result = await runPool(r.count, r.concurrency, issueOnce)
+      const serverBefore = processCpuMs(pid)
+      const result = await runPool(count, concurrency, issue)
       const cpu = cpuSince(before)
-      const serverAfter = processCpuMs(server.pid)
-      rows.push({ label: `complete issuance, concurrency ${r.concurrency}`, ...result })
-      const per = (ms: number | undefined) => (ms === undefined ? '?' : (ms / r.count).toFixed(1))
-      const serverMs =
-        serverBefore === undefined || serverAfter === undefined
-          ? undefined
-          : serverAfter - serverBefore
+      const serverAfter = processCpuMs(pid)
+      const serverMs = serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore
       // cpuSince counts the server among the host's other processes; it is ours.
       const capacityMs = result.seconds * 1000 * hostLoad().cores
       const others =
-        cpu.othersShare === undefined || serverMs === undefined
-          ? undefined
-          : Math.max(0, cpu.othersShare - serverMs / capacityMs)
+        cpu.othersShare === undefined || serverMs === undefined ? undefined : Math.max(0, cpu.othersShare - serverMs / capacityMs)
+      const per = (ms: number | undefined) => (ms === undefined ? '?' : (ms / count).toFixed(1))
+      const line =
+        `${result.perSecond.toFixed(1).padStart(7)} issuances/s  p50 ${result.p50Ms.toFixed(0)} ms  ` +
+        `p99 ${result.p99Ms.toFixed(0)} ms  (${count} issuances; CPU per issuance: server ${per(serverMs)} ms, ` +
+        `client ${per(cpu.processMs)} ms, PostgreSQL ${per(cpu.postgresMs)} ms; ${(polls.count / count).toFixed(1)} authz polls; ` +
+        `other processes ${others === undefined ? '?' : `${(100 * others).toFixed(0)}%`} of the host)`
+      return { result, line }
+    }
+    for (const r of runs) {
+      const { result, line } = await measure(server.pid, r.count, r.concurrency, issueOnce)
+      rows.push({ label: `complete issuance, concurrency ${r.concurrency}`, ...result })
+      process.stdout.write(`  c=${String(r.concurrency).padEnd(3)} ${line}\n`)
+    }
+    // The floor: the same client and load against a server doing only the flow's HTTPS, signature checks and
+    // http-01 fetch (acme-floor.ts), in the same run.
+    const floor = await startAcmeFloor({ port: await freePort(), keyFile: server.tlsKeyFile, certFile: server.tlsCertFile, http01Port })
+    const floorPool = new Pool(floor.base, { connections: 64, connect: { ca: readFileSync(server.caFile, 'utf8') } })
+    try {
+      const floorIssue = client(floor.base, floorPool, tokens)
+      await runPool(n(20), 8, floorIssue)
+      const last = runs.at(-1)!
+      const { result, line } = await measure(floor.pid, last.count, last.concurrency, floorIssue)
       process.stdout.write(
-        `  c=${String(r.concurrency).padEnd(3)} ${result.perSecond.toFixed(1).padStart(7)} issuances/s  p50 ${result.p50Ms.toFixed(0)} ms  ` +
-          `p99 ${result.p99Ms.toFixed(0)} ms  (${r.count} issuances; CPU per issuance: server ${per(serverMs)} ms, ` +
-          `client ${per(cpu.processMs)} ms, PostgreSQL ${per(cpu.postgresMs)} ms; ${(polls.count / r.count).toFixed(1)} authz polls; ` +
-          `other processes ${others === undefined ? '?' : `${(100 * others).toFixed(0)}%`} of the host)\n`,
+        `  floor, c=${last.concurrency} (bare node:https doing only the flow's HTTPS, JWS and CSR checks, one signature and the ` +
+          `http-01 fetch; no store, no framework):\n         ${line}\n` +
+          `  ours at c=${last.concurrency} is ${(rows.at(-1)!.perSecond / result.perSecond).toFixed(2)}× the floor\n`,
       )
+    } finally {
+      await floorPool.close()
+      floor.stop()
     }
     // certbot's standalone server takes over the validation port from our responder.
     await new Promise<void>((r) => responder.close(() => r()))
