@@ -1,7 +1,7 @@
 // ACME state (RFC 8555 §7.1): accounts, orders, authorizations, challenges, nonces, EAB keys, RFC 9773
 // replacements, early-renewal flags and rate-limit counters. Every method is one statement or one short
 // transaction: no caller holds a transaction across network I/O (the embedded store has one connection).
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type postgres from 'postgres'
 import { batcher } from './batch.js'
 import type { Sql } from './database.js'
@@ -69,6 +69,8 @@ export interface AcmeOrder {
   error: StoredProblem | null
   certificateId: string | null
   certificateSerial: string | null
+  /** The reference its certificate is reserved with (set when finalize starts; IssueRequest.requestRef). */
+  requestRef: string | null
 }
 
 export interface AcmeEabKey {
@@ -159,6 +161,9 @@ interface OrderRow {
   error: StoredProblem | null
   certificate_id: string | null
   certificate_serial: string | null
+  /** The status of the certificate reserved with the order's request_ref, when there is one. */
+  certificate_status: string | null
+  request_ref: string | null
   /** Every authorization of the order is valid (read with the row). */
   authorized: boolean
 }
@@ -169,6 +174,8 @@ interface OrderRow {
  */
 const orderStatus = (r: OrderRow, now: number): OrderStatus => {
   if ((r.status === 'pending' || r.status === 'ready') && r.expires.getTime() <= now) return 'invalid'
+  // Finalize records nothing on the order once issued: its certificate, found by the order's reference, says so.
+  if (r.status === 'processing' && (r.certificate_status === 'valid' || r.certificate_status === 'revoked')) return 'valid'
   return r.status === 'pending' && r.authorized ? 'ready' : r.status
 }
 const orderFromRow = (r: OrderRow, now = Date.now()): AcmeOrder => ({
@@ -186,6 +193,7 @@ const orderFromRow = (r: OrderRow, now = Date.now()): AcmeOrder => ({
   error: r.error,
   certificateId: r.certificate_id,
   certificateSerial: r.certificate_serial,
+  requestRef: r.request_ref,
 })
 
 interface AuthzRow {
@@ -271,7 +279,10 @@ export function acmeStore(sql: Sql) {
   /** The columns of an OrderRow, for `o` an acme_orders row (or the RETURNING rows of a statement changing one). */
   const orderColumns = sql`
     o.id, o.seq::text, o.account_id, o.status, o.identifiers, o.expires, o.not_before, o.not_after, o.profile,
-    o.replaces, o.error, o.certificate_id::text, o.certificate_serial,
+    o.replaces, o.error, o.request_ref::text,
+    coalesce(o.certificate_id::text, (select c.id::text from certificates c where c.request_ref = o.request_ref)) as certificate_id,
+    coalesce(o.certificate_serial, (select c.serial from certificates c where c.request_ref = o.request_ref)) as certificate_serial,
+    (select c.status from certificates c where c.request_ref = o.request_ref) as certificate_status,
     (select array_agg(oa.authz_id order by oa.position) from acme_order_authorizations oa where oa.order_id = o.id)
       as authz_ids,
     not exists (select 1 from acme_order_authorizations oa join acme_authorizations a on a.id = oa.authz_id
@@ -521,6 +532,7 @@ export function acmeStore(sql: Sql) {
           )
           select o.id, o.seq::text, o.account_id, o.status, o.identifiers, o.expires, o.not_before, o.not_after,
             o.profile, o.replaces, o.error, o.certificate_id::text, o.certificate_serial,
+            null::text as certificate_status, null::text as request_ref,
             (select array_agg(authz_id order by pos) from links) as authz_ids,
             (select bool_and(valid) from links) as authorized
           from o`
@@ -555,13 +567,14 @@ export function acmeStore(sql: Sql) {
         return rows.map((r) => orderFromRow(r))
       },
       /**
-       * ready → processing for an order of `accountId`; undefined when there is no such order of the account, it is
-       * not ready, or another request won (the caller reads the order to say which).
+       * ready → processing for an order of `accountId`, with a fresh request reference for the certificate it is to
+       * get (AcmeOrder.requestRef); undefined when there is no such order of the account, it is not ready, or another
+       * request won (the caller reads the order to say which).
        */
       async startProcessing(id: string, accountId: string): Promise<AcmeOrder | undefined> {
         const rows = await sql<OrderRow[]>`
           with o as (
-            update acme_orders o set status = 'processing', updated_at = now()
+            update acme_orders o set status = 'processing', request_ref = ${randomUUID()}, updated_at = now()
             where o.id = ${id} and o.account_id = ${accountId} and o.status in ('pending', 'ready') and o.expires > now()
               and not exists (select 1 from acme_order_authorizations oa join acme_authorizations a on a.id = oa.authz_id
                               where oa.order_id = o.id and a.status <> 'valid')
@@ -573,10 +586,14 @@ export function acmeStore(sql: Sql) {
       /** processing → ready again, when finalize refused the CSR before anything was issued (§7.4). */
       async resumeReady(id: string): Promise<void> {
         await sql`
-          update acme_orders set status = 'pending', updated_at = now()
-          where id = ${id} and status = 'processing' and certificate_id is null`
+          update acme_orders o set status = 'pending', request_ref = null, updated_at = now()
+          where id = ${id} and status = 'processing' and certificate_id is null
+            and not exists (select 1 from certificates c where c.request_ref = o.request_ref)`
       },
-      /** Records the inventory row the order waits for (held for approval) or got (issued: valid). */
+      /**
+       * Records the inventory row the order waits for (held for approval) or got (issued: valid). Orders finalized
+       * since version 7 find it by their request reference; this settles the ones linked before.
+       */
       async recordCertificate(id: string, certificateId: string, serial: string, issued: boolean): Promise<AcmeOrder> {
         const rows = await sql<OrderRow[]>`
           with o as (

@@ -6,6 +6,7 @@ import { acme } from './migrations/0003-acme.js'
 import { scep } from './migrations/0004-scep.js'
 import { est } from './migrations/0005-est.js'
 import { requestRef } from './migrations/0006-request-ref.js'
+import { acmeOrderRef } from './migrations/0007-acme-order-ref.js'
 
 export interface Migration {
   version: number
@@ -21,6 +22,7 @@ export const migrations: Migration[] = [
   scep,
   est,
   requestRef,
+  acmeOrderRef,
 ]
 
 /** Applies pending migrations; returns the versions applied. */

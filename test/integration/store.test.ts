@@ -650,6 +650,64 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  describe('acme orders find their certificate by request reference', () => {
+    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
+    let accountNo = 0
+    /** A ready order (its one authorization pre-authorized) of a new account, taken to processing. */
+    async function processingOrder() {
+      const account = await store.acme.accounts.create({ jwk, thumbprint: `tp-order-ref-${++accountNo}`, contact: [], tosAgreed: true })
+      const identifier = { type: 'dns' as const, value: `ref${accountNo}.example.com` }
+      const expires = new Date(Date.now() + DAY)
+      const order = await store.acme.orders.create({
+        accountId: account.id,
+        identifiers: [identifier],
+        expires,
+        authorizations: [{ identifier, wildcard: false, challengeTypes: ['http-01'], expires, preauthorized: true }],
+      })
+      expect(order.status).toBe('ready')
+      const started = await store.acme.orders.startProcessing(order.id, account.id)
+      expect(started).toMatchObject({ status: 'processing', certificateId: null })
+      expect(started!.requestRef).toMatch(/^[0-9a-f-]{36}$/)
+      return { account, order: started! }
+    }
+
+    it('ok/reserved-then-issued-reads-processing-then-valid-with-nothing-written-to-the-order', async () => {
+      const { order } = await processingOrder()
+      const record = await store.certificates.reserve(reservation({ protocol: 'acme', requestRef: order.requestRef }))
+      expect(await store.acme.orders.byId(order.id)).toMatchObject({ status: 'processing', certificateId: record.id, certificateSerial: record.serial })
+      // Refusing the CSR late (after a reservation) cannot reopen it: a certificate is on its way.
+      await store.acme.orders.resumeReady(order.id)
+      expect((await store.acme.orders.byId(order.id))!.status).toBe('processing')
+      await store.certificates.complete(record.id, issued(), entry('certificate.issued'))
+      const read = await store.acme.orders.byId(order.id)
+      expect(read).toMatchObject({ status: 'valid', certificateId: record.id, certificateSerial: record.serial, requestRef: order.requestRef })
+      const listed = await store.acme.orders.forAccount(order.accountId, undefined, 10)
+      expect(listed.map((o) => o.status)).toEqual(['valid'])
+    })
+
+    it('ok/another-orders-certificate-is-not-this-ones-and-resume-ready-clears-the-reference', async () => {
+      const first = await processingOrder()
+      const second = await processingOrder()
+      const record = await store.certificates.reserve(reservation({ protocol: 'acme', requestRef: first.order.requestRef }))
+      await store.certificates.complete(record.id, issued(), entry('certificate.issued'))
+      expect(await store.acme.orders.byId(second.order.id)).toMatchObject({ status: 'processing', certificateId: null })
+      // The CSR refused before anything was reserved: ready again, and the next finalize gets a new reference.
+      await store.acme.orders.resumeReady(second.order.id)
+      expect(await store.acme.orders.byId(second.order.id)).toMatchObject({ status: 'ready', requestRef: null })
+      const again = await store.acme.orders.startProcessing(second.order.id, second.account.id)
+      expect(again!.requestRef).not.toBe(second.order.requestRef)
+    })
+
+    it('ok/a-failed-reservation-leaves-the-order-processing-for-the-protocol-to-fail', async () => {
+      const { order } = await processingOrder()
+      const record = await store.certificates.reserve(reservation({ protocol: 'acme', requestRef: order.requestRef }))
+      await store.certificates.fail(record.id, 'the CA refused', entry('certificate.failed'))
+      expect(await store.acme.orders.byId(order.id)).toMatchObject({ status: 'processing', certificateId: record.id })
+      const failed = await store.acme.orders.fail(order.id, { type: 'urn:ietf:params:acme:error:serverInternal' })
+      expect(failed.status).toBe('invalid')
+    })
+  })
+
   it('ok/ping', async () => {
     expect(await store.ping()).toBe(true)
     expect(store.kind).toBe(target.name === 'postgres' ? 'postgres' : 'embedded')

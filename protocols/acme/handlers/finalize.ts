@@ -31,9 +31,12 @@ export const finalize = (ctx: AcmeContext): AcmeHandler => async (c) => {
       notBefore: order.notBefore ?? undefined,
       notAfter: order.notAfter ?? undefined,
       requestId: c.get('requestId'),
+      // The order finds its certificate by this reference (set as it started processing): nothing more is written
+      // to the order, and it reads as valid once the certificate is.
+      requestRef: order.requestRef ?? undefined,
     })
     const { id: certificateId, serial } = outcome.certificate
-    done = await ctx.store.acme.orders.recordCertificate(order.id, certificateId, serial, outcome.status === 'issued')
+    done = { ...order, status: outcome.status === 'issued' ? ('valid' as const) : order.status, certificateId, certificateSerial: serial }
     if (outcome.status === 'issued') ctx.recentCertificates.remember(serial, { der: outcome.certificateDer, backendId: outcome.certificate.backendId })
   } catch (e) {
     if (!isIssuanceError(e)) throw e
