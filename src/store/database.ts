@@ -26,11 +26,16 @@ export interface DatabaseOptions {
   poolSize: number
 }
 
+// Generic plans: every statement is prepared once per connection and then only bound and executed. With the
+// default (auto), PostgreSQL re-planned our multi-CTE statements at every bind, a third of their server time (the
+// ACME bench: 1.9 → 1.6 ms of PostgreSQL CPU per issuance). Every statement here looks rows up by key; the partial
+// indexes are named by literals in the SQL (status = 'revoked', 'reserved', 'valid'; used_at is null) or implied by a
+// strict comparison (request_ref = $1, sha256(csr_der) = $1), so a generic plan still uses them.
 const clientOptions = (schema: string) =>
   ({
     onnotice: () => {},
     connect_timeout: 5,
-    connection: { search_path: schema, application_name: 'enroll' },
+    connection: { search_path: schema, application_name: 'enroll', plan_cache_mode: 'force_generic_plan' },
   }) as const
 
 function describeConnectError(e: unknown): string {
