@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../../src/config/schema.js'
 import type { AppEnv } from '../../src/http/middleware.js'
 import type { IssuanceService } from '../../src/issuance/service.js'
-import type { AcmeAccount, Store } from '../../src/store/index.js'
+import type { AcmeAccount, AcmeAuthorization, Store } from '../../src/store/index.js'
 import { knownAccounts } from './accounts.js'
 import { createResolver, type ValidationNetwork, type ValidationPolicy } from './challenges/index.js'
 import { accountKeyCache, type ProtectedHeader, type PublicJwk } from './codec/jws.js'
@@ -33,6 +33,11 @@ export interface VerifiedJws {
   /** RFC 7638 thumbprint of the signing key. */
   thumbprint: string
   url: string
+  /**
+   * Routes that prefetch (authorization, challenge): the authorization read with the nonce, current as of this
+   * request; undefined when there is no such authorization or the route does not prefetch.
+   */
+  authz?: AcmeAuthorization | undefined
 }
 
 export type AcmeEnv = { Variables: AppEnv['Variables'] & { jws: VerifiedJws } }

@@ -12,8 +12,9 @@ export async function orderOf(ctx: AcmeContext, account: AcmeAccount, id: string
   return order
 }
 
-export async function authzOf(ctx: AcmeContext, account: AcmeAccount, id: string): Promise<AcmeAuthorization> {
-  const authz = await ctx.store.acme.authorizations.byId(id)
+/** `prefetched`: the authorization read with the request's nonce (VerifiedJws.authz), used when it is this one. */
+export async function authzOf(ctx: AcmeContext, account: AcmeAccount, id: string, prefetched?: AcmeAuthorization): Promise<AcmeAuthorization> {
+  const authz = prefetched?.id === id ? prefetched : await ctx.store.acme.authorizations.byId(id)
   if (!authz) throw notFound('authorization')
   if (authz.accountId !== account.id) throw new AcmeProblem('unauthorized', 'the authorization belongs to another account')
   return authz

@@ -54,8 +54,9 @@ export type KeyMode = 'jwk' | 'kid' | 'either'
  * and unused (else badNonce, checked after the signature so forged requests cannot burn nonces); the payload is
  * empty (POST-as-GET) or a JSON object. The nonce is consumed in the same statement that reads the signing
  * account, so each request costs one round trip and sees the account as it is now, whichever instance changed it.
+ * `prefetch`: the route's `:id` names an authorization (or a challenge of one), read in that same statement.
  */
-export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<AcmeEnv> {
+export function verifyJws(ctx: AcmeContext, mode: KeyMode, prefetch?: 'authz' | 'challenge'): MiddlewareHandler<AcmeEnv> {
   return async function verifyJws(c, next) {
     const { jws, header } = decodeFlattenedJws(await c.req.text())
     const alg = requireSupportedAlgorithm(header.alg)
@@ -82,14 +83,16 @@ export function verifyJws(ctx: AcmeContext, mode: KeyMode): MiddlewareHandler<Ac
     const id = typeof header.kid === 'string' ? ctx.links.accountIdOf(header.kid) : undefined
     if (!id) throw new AcmeProblem('accountDoesNotExist', 'the kid names no account of this server')
     const { account, payloadBytes } = await verifyWithAccountKey(ctx, id, jws, alg)
-    const read = await ctx.nonces.consumeWithAccount(header.nonce, { id })
+    // A route about an authorization (or one of its challenges) reads it in the same statement.
+    const about = prefetch && c.req.param('id')
+    const read = await ctx.nonces.consumeWithAccount(header.nonce, { id }, about ? (prefetch === 'authz' ? { authz: about } : { challenge: about }) : undefined)
     const current = requireValidAccount(read.account)
     ctx.accounts.remember(current)
     // The key changed (on another instance) after we verified: the signature must hold for the current key.
     if (current.thumbprint !== account.thumbprint) await verifySignature(jws, await ctx.accountKeys.get(toPublicJwk(current.jwk), alg), alg)
     if (!read.fresh) throw new AcmeProblem('badNonce', 'the nonce is unknown, used or expired')
     const payload = decodePayload(payloadBytes)
-    c.set('jws', { header, payload, account: current, jwk: undefined, keyAccount: undefined, thumbprint: current.thumbprint, url: expectedUrl })
+    c.set('jws', { header, payload, account: current, jwk: undefined, keyAccount: undefined, thumbprint: current.thumbprint, url: expectedUrl, authz: read.authz })
     return next()
   }
 }

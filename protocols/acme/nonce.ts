@@ -3,7 +3,7 @@
 // a small local pool, so answering a request costs no extra round trip; a pooled nonce is already valid
 // everywhere, and its expiry counts from when its batch was stored.
 import { randomBytes } from 'node:crypto'
-import type { AcmeAccount, AcmeStore } from '../../src/store/index.js'
+import type { AcmeStore, NonceRead, Prefetch } from '../../src/store/index.js'
 
 /** RFC 8555 §6.5.1: base64url, no padding; ours are 128 random bits. */
 const nonceSyntax = /^[A-Za-z0-9_-]{16,64}$/
@@ -13,11 +13,11 @@ export interface NonceSource {
   issue(): Promise<string>
   /** True once for a fresh nonce this cluster issued; false for unknown, reused, expired or malformed ones. */
   consume(nonce: unknown): Promise<boolean>
-  /** As `consume`, reading the signing account (by id or key thumbprint) in the same round trip. */
-  consumeWithAccount(
-    nonce: unknown,
-    signer: { id: string } | { thumbprint: string },
-  ): Promise<{ fresh: boolean; account: AcmeAccount | undefined }>
+  /**
+   * As `consume`, reading the signing account (by id or key thumbprint) in the same round trip, and with
+   * `prefetch` the authorization the request is about.
+   */
+  consumeWithAccount(nonce: unknown, signer: { id: string } | { thumbprint: string }, prefetch?: Prefetch): Promise<NonceRead>
 }
 
 export function createNonceSource(store: Pick<AcmeStore, 'nonces'>, lifetimeSeconds: number): NonceSource {
@@ -49,9 +49,9 @@ export function createNonceSource(store: Pick<AcmeStore, 'nonces'>, lifetimeSeco
       if (typeof nonce !== 'string' || !nonceSyntax.test(nonce)) return false
       return store.nonces.consume(nonce)
     },
-    async consumeWithAccount(nonce, signer) {
+    async consumeWithAccount(nonce, signer, prefetch) {
       // A malformed nonce matches no row: the account is still read, for the checks that come before badNonce.
-      return store.nonces.consumeWithAccount(typeof nonce === 'string' && nonceSyntax.test(nonce) ? nonce : '', signer)
+      return store.nonces.consumeWithAccount(typeof nonce === 'string' && nonceSyntax.test(nonce) ? nonce : '', signer, prefetch)
     },
   }
 }

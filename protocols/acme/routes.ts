@@ -23,6 +23,9 @@ export function routes(app: Hono<AcmeEnv>, ctx: AcmeContext): void {
   const jwk = verifyJws(ctx, 'jwk')
   const kid = verifyJws(ctx, 'kid')
   const either = verifyJws(ctx, 'either')
+  // The authorization the URL names (or whose challenge it names) is read with the nonce: no statement of its own.
+  const kidWithAuthz = verifyJws(ctx, 'kid', 'authz')
+  const kidWithChallengeAuthz = verifyJws(ctx, 'kid', 'challenge')
   const get = requirePostAsGet()
 
   /* public */ app.get(paths.directory, directory(ctx))
@@ -37,8 +40,8 @@ export function routes(app: Hono<AcmeEnv>, ctx: AcmeContext): void {
   /* kid    */ app.post(paths.orders, jose, kid, get, ordersList(ctx))
   /* kid    */ app.post(paths.order, jose, kid, get, order(ctx))
   /* kid    */ app.post(paths.finalize, jose, kid, finalize(ctx))
-  /* kid    */ app.post(paths.authz, jose, kid, authz(ctx))
-  /* kid    */ app.post(paths.challenge, jose, kid, challenge(ctx))
+  /* kid    */ app.post(paths.authz, jose, kidWithAuthz, authz(ctx))
+  /* kid    */ app.post(paths.challenge, jose, kidWithChallengeAuthz, challenge(ctx))
   /* kid    */ app.post(paths.certificate, jose, kid, get, certificate(ctx))
 
   // RFC 8555 §6.3: only the directory, newNonce and renewalInfo answer GET; everything else is POST.

@@ -64,6 +64,52 @@ export async function settledWithin(ctx: AcmeContext, validation: Promise<AcmeCh
   }
 }
 
+/**
+ * The challenge a response may validate before recording anything: a pending challenge of `account` whose
+ * authorization, as read with the request, is pending with no sibling being validated — and only when responses
+ * wait for validations at all (awaitSeconds > 0). Undefined otherwise: the request takes the recorded path.
+ */
+export function validatableNow(ctx: AcmeContext, authz: AcmeAuthorization | undefined, id: string, account: AcmeAccount): AcmeChallenge | undefined {
+  if (!ctx.config.acme.validation.awaitSeconds || !authz || authz.accountId !== account.id || authz.status !== 'pending') return undefined
+  if (authz.challenges.some((c) => c.status === 'processing')) return undefined
+  const challenge = authz.challenges.find((c) => c.id === id)
+  return challenge?.status === 'pending' ? challenge : undefined
+}
+
+/**
+ * Validates first, records once. An outcome within `awaitSeconds` goes to the store in one statement, pending →
+ * valid | invalid, under the same conditions `startProcessing` checks (challenges.settle); a slower validation is
+ * recorded as `processing` when the wait ends and settled in the background as `startValidation` does. Returns the
+ * challenge to answer with; undefined when the conditions no longer held (another request or instance got there
+ * first): the caller reads the current state. Two requests racing may both validate; one outcome is recorded.
+ */
+export async function validateThenRecord(
+  ctx: AcmeContext,
+  challenge: AcmeChallenge,
+  authz: AcmeAuthorization,
+  account: AcmeAccount,
+): Promise<AcmeChallenge | undefined> {
+  const validity = ctx.config.acme.authzValiditySeconds
+  const stale = validationStaleSeconds(ctx)
+  const outcome = runValidation(ctx, challenge, authz, account)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const waited = new Promise<undefined>((done) => {
+    timer = setTimeout(() => done(undefined), ctx.config.acme.validation.awaitSeconds * 1000)
+  })
+  const early = await Promise.race([outcome, waited])
+  clearTimeout(timer)
+  if (early) return ctx.store.acme.challenges.settle(challenge.id, account.id, early, validity, stale)
+  const claimed = await ctx.store.acme.challenges.startProcessing(challenge.id, account.id, stale)
+  if (!claimed) return undefined
+  const recorded = outcome
+    .then((o) => ctx.store.acme.challenges.complete(challenge.id, o, validity))
+    .catch((err: unknown) => ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome'))
+    .then(() => {})
+    .finally(() => ctx.inflight.delete(recorded))
+  ctx.inflight.add(recorded)
+  return claimed.challenge
+}
+
 /** After this long a `processing` challenge is presumed orphaned (its instance died) and may be restarted. */
 export const validationStaleSeconds = (ctx: AcmeContext) => {
   const v = ctx.config.acme.validation

@@ -53,6 +53,15 @@ export interface AcmeAuthorization {
   challenges: AcmeChallenge[]
 }
 
+/** What a signed request reads besides its nonce: the signing account, and the authorization it is about. */
+export interface NonceRead {
+  fresh: boolean
+  account: AcmeAccount | undefined
+  /** With a prefetch: the authorization (undefined when there is none of that id). */
+  authz?: AcmeAuthorization | undefined
+}
+export type Prefetch = { authz: string } | { challenge: string }
+
 export interface AcmeOrder {
   id: string
   seq: string
@@ -235,6 +244,10 @@ const authzFromRow = (r: AuthzRow, now = Date.now()): AcmeAuthorization => ({
   validatedAt: r.validated_at,
   challenges: (r.challenges ?? []).map(challengeFromJson),
 })
+/** An AuthzRow as to_json writes it (timestamps as text). */
+type AuthzJson = Omit<AuthzRow, 'expires' | 'validated_at'> & { expires: string; validated_at: string | null }
+const authzFromJson = (j: AuthzJson): AcmeAuthorization =>
+  authzFromRow({ ...j, expires: new Date(j.expires), validated_at: j.validated_at ? new Date(j.validated_at) : null })
 
 interface EabRow {
   id: string
@@ -336,42 +349,72 @@ export function acmeStore(sql: Sql) {
   }
 
   type Signer = { id: string } | { thumbprint: string }
-  type NonceRead = { fresh: boolean; account: AcmeAccount | undefined }
-  const readOf = (row: AccountRow & { nonce_fresh: boolean | null }): NonceRead => ({
-    fresh: row.nonce_fresh === true,
-    account: row.id ? accountFromRow(row) : undefined,
-  })
-  async function consumeOne({ value, signer }: { value: string; signer: Signer }): Promise<NonceRead> {
-    const match = 'id' in signer ? sql`a.id = ${signer.id}` : sql`a.key_thumbprint = ${signer.thumbprint}`
-    const rows = await sql<(AccountRow & { nonce_fresh: boolean | null })[]>`
-      with n as (delete from acme_nonces where value = ${value} returning expires_at > now() as fresh)
-      select (select fresh from n) as nonce_fresh, a.*
-      from (select 1) as one left join acme_accounts a on ${match}`
-    return readOf(rows[0]!)
-  }
-  async function consumeMany(items: { value: string; signer: Signer }[]): Promise<NonceRead[]> {
-    const rows = await sql<(AccountRow & { nonce_fresh: boolean | null; pos: string })[]>`
+  type NonceItem = { value: string; signer: Signer; prefetch?: Prefetch | undefined }
+  async function consumeMany(items: NonceItem[]): Promise<NonceRead[]> {
+    const text = (f: (i: NonceItem) => string | undefined) => items.map((i) => f(i) ?? '')
+    // The authorization asked for is read in the same statement (by its id, or that of one of its challenges); ''
+    // stands for "none" in the text arrays.
+    const rows = await sql<(AccountRow & { nonce_fresh: boolean | null; pos: string; authz: AuthzJson | null })[]>`
       with r as (
-        select * from unnest(${items.map((i) => i.value)}::text[],
-                             ${items.map((i) => ('id' in i.signer ? i.signer.id : ''))}::text[],
-                             ${items.map((i) => ('thumbprint' in i.signer ? i.signer.thumbprint : ''))}::text[])
-          with ordinality as r(nonce, account_id, thumbprint, pos)
+        select * from unnest(${text((i) => i.value)}::text[],
+                             ${text((i) => ('id' in i.signer ? i.signer.id : undefined))}::text[],
+                             ${text((i) => ('thumbprint' in i.signer ? i.signer.thumbprint : undefined))}::text[],
+                             ${text((i) => (i.prefetch && 'authz' in i.prefetch ? i.prefetch.authz : undefined))}::text[],
+                             ${text((i) => (i.prefetch && 'challenge' in i.prefetch ? i.prefetch.challenge : undefined))}::text[])
+          with ordinality as r(nonce, account_id, thumbprint, authz_id, challenge_id, pos)
       ),
       n as (delete from acme_nonces where value in (select nonce from r) returning value, expires_at > now() as fresh)
-      select r.pos::text as pos, n.fresh as nonce_fresh, a.*
+      select r.pos::text as pos, n.fresh as nonce_fresh, acct.*, z.authz
       from r left join n on n.value = r.nonce
-        left join acme_accounts a on (r.account_id <> '' and a.id = r.account_id)
-                                  or (r.thumbprint <> '' and a.key_thumbprint = r.thumbprint)
+        left join acme_accounts acct on (r.account_id <> '' and acct.id = r.account_id)
+                                     or (r.thumbprint <> '' and acct.key_thumbprint = r.thumbprint)
+        left join lateral (
+          select to_json(x) as authz from (
+            ${authzSelect}
+            where (r.authz_id <> '' and a.id = r.authz_id)
+               or (r.challenge_id <> '' and a.id = (select ch.authz_id from acme_challenges ch where ch.id = r.challenge_id))
+          ) x
+        ) z on true
       order by r.pos`
     const seen = new Set<string>()
     return items.map((item, i) => {
-      const read = readOf(rows[i]!)
-      if (read.fresh && seen.has(item.value)) return { ...read, fresh: false }
-      seen.add(item.value)
+      const row = rows[i]!
+      const read: NonceRead = {
+        fresh: row.nonce_fresh === true && !seen.has(item.value),
+        account: row.id ? accountFromRow(row) : undefined,
+      }
+      if (row.nonce_fresh) seen.add(item.value)
+      if (item.prefetch) read.authz = row.authz ? authzFromJson(row.authz) : undefined
       return read
     })
   }
-  const consumeBatched = batcher(consumeMany, consumeOne)
+  const consumeBatched = batcher(consumeMany, async (item: NonceItem) => (await consumeMany([item]))[0]!)
+
+  /** Writes a validation's outcome to the challenge matching `where` and to its pending authorization. */
+  async function settleChallenge(
+    where: postgres.PendingQuery<postgres.Row[]>,
+    outcome: ChallengeOutcome,
+    authzValiditySeconds: number,
+  ): Promise<AcmeChallenge | undefined> {
+    const valid = outcome.status === 'valid'
+    const error = outcome.status === 'invalid' ? outcome.error : null
+    const rows = await sql<ChallengeJson[]>`
+      with c as (
+        update acme_challenges set status = ${outcome.status}, validated = ${valid ? sql`now()` : null},
+          error = ${error ? json(sql, error) : null}
+        where ${where}
+        returning id, authz_id, type, token, status, validated::text, error
+      ),
+      a as (
+        update acme_authorizations set status = ${outcome.status},
+          validated_at = ${valid ? sql`now()` : null},
+          expires = ${valid ? sql`now() + make_interval(secs => ${authzValiditySeconds})` : sql`expires`}
+        where id = (select authz_id from c) and status = 'pending' returning id
+      )
+      ${valid ? sql`` : sql`, o as (${invalidateOrdersOf(sql, sql`select id from a`, error)})`}
+      select * from c`
+    return rows[0] ? challengeFromJson(rows[0]) : undefined
+  }
 
   const store = {
     nonces: {
@@ -388,11 +431,13 @@ export function acmeStore(sql: Sql) {
       /**
        * Consumes a nonce (as `consume`) and reads the account that signed the request, by id (kid) or by key
        * thumbprint (jwk), in one statement: every signed request costs one round trip, and the account it sees
-       * is the current row even when another instance changed it. Requests of the same event-loop turn share one
-       * statement (batch.ts); a nonce named twice in one batch is fresh for the first request only.
+       * is the current row even when another instance changed it. `prefetch`: the authorization the request is
+       * about (by its id, or by one of its challenges' ids), read in the same statement. Requests of the same
+       * event-loop turn share one statement (batch.ts); a nonce named twice in one batch is fresh for the first
+       * request only.
        */
-      consumeWithAccount: (value: string, signer: Signer): Promise<{ fresh: boolean; account: AcmeAccount | undefined }> =>
-        consumeBatched({ value, signer }),
+      consumeWithAccount: (value: string, signer: Signer, prefetch?: Prefetch): Promise<NonceRead> =>
+        consumeBatched({ value, signer, prefetch }),
       async purgeExpired(): Promise<number> {
         const r = await sql`delete from acme_nonces where expires_at <= now()`
         return r.count
@@ -699,24 +744,30 @@ export function acmeStore(sql: Sql) {
        * settled challenge; undefined when it was not processing.
        */
       async complete(id: string, outcome: ChallengeOutcome, authzValiditySeconds: number): Promise<AcmeChallenge | undefined> {
-        const valid = outcome.status === 'valid'
-        const error = outcome.status === 'invalid' ? outcome.error : null
-        const rows = await sql<ChallengeJson[]>`
-          with c as (
-            update acme_challenges set status = ${outcome.status}, validated = ${valid ? sql`now()` : null},
-              error = ${error ? json(sql, error) : null}
-            where id = ${id} and status = 'processing'
-            returning id, authz_id, type, token, status, validated::text, error
-          ),
-          a as (
-            update acme_authorizations set status = ${outcome.status},
-              validated_at = ${valid ? sql`now()` : null},
-              expires = ${valid ? sql`now() + make_interval(secs => ${authzValiditySeconds})` : sql`expires`}
-            where id = (select authz_id from c) and status = 'pending' returning id
-          )
-          ${valid ? sql`` : sql`, o as (${invalidateOrdersOf(sql, sql`select id from a`, error)})`}
-          select * from c`
-        return rows[0] ? challengeFromJson(rows[0]) : undefined
+        return settleChallenge(sql`id = ${id} and status = 'processing'`, outcome, authzValiditySeconds)
+      },
+      /**
+       * pending → outcome directly, for a validation that finished before anything was recorded: the conditions of
+       * `startProcessing` (challenge of `accountId`, authorization pending and unexpired, no sibling being validated
+       * since `staleSeconds`) and the writes of `complete`, in one statement. Undefined when they do not hold.
+       */
+      async settle(
+        id: string,
+        accountId: string,
+        outcome: ChallengeOutcome,
+        authzValiditySeconds: number,
+        staleSeconds: number,
+      ): Promise<AcmeChallenge | undefined> {
+        const since = sql`now() - make_interval(secs => ${staleSeconds})`
+        const settleable = sql`
+          id = ${id} and status = 'pending'
+          and exists (select 1 from acme_authorizations a
+                      where a.id = acme_challenges.authz_id and a.account_id = ${accountId} and a.status = 'pending'
+                        and a.expires > now())
+          and not exists (select 1 from acme_challenges s
+                          where s.authz_id = acme_challenges.authz_id and s.id <> acme_challenges.id
+                            and s.status = 'processing' and s.started_at >= ${since})`
+        return settleChallenge(settleable, outcome, authzValiditySeconds)
       },
     },
 

@@ -650,6 +650,76 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  describe('acme authorizations read with the nonce, and challenges settled in one statement', () => {
+    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
+    let n = 0
+    /** A new account's order for one name: its authorization with an http-01 and a dns-01 challenge. */
+    async function pendingAuthz() {
+      const account = await store.acme.accounts.create({ jwk, thumbprint: `tp-settle-${++n}`, contact: [], tosAgreed: true })
+      const identifier = { type: 'dns' as const, value: `settle${n}.example.com` }
+      const expires = new Date(Date.now() + DAY)
+      const order = await store.acme.orders.create({
+        accountId: account.id,
+        identifiers: [identifier],
+        expires,
+        authorizations: [{ identifier, wildcard: false, challengeTypes: ['http-01', 'dns-01'], expires }],
+      })
+      const authz = (await store.acme.authorizations.byId(order.authzIds[0]!))!
+      return { account, authz, http: authz.challenges[0]!, dns: authz.challenges[1]! }
+    }
+
+    it('ok/the-authorization-comes-with-the-nonce-by-its-id-or-a-challenges-id', async () => {
+      const { account, authz, dns } = await pendingAuthz()
+      await store.acme.nonces.issue(['nonce-pre-1', 'nonce-pre-2', 'nonce-pre-3', 'nonce-pre-4'], 60)
+      const [byAuthz, byChallenge, unknown, none] = await Promise.all([
+        store.acme.nonces.consumeWithAccount('nonce-pre-1', { id: account.id }, { authz: authz.id }),
+        store.acme.nonces.consumeWithAccount('nonce-pre-2', { id: account.id }, { challenge: dns.id }),
+        store.acme.nonces.consumeWithAccount('nonce-pre-3', { id: account.id }, { challenge: 'no-such-challenge' }),
+        store.acme.nonces.consumeWithAccount('nonce-pre-4', { id: account.id }),
+      ])
+      expect(byAuthz).toEqual({ fresh: true, account, authz })
+      expect(byChallenge).toEqual({ fresh: true, account, authz })
+      expect(unknown).toEqual({ fresh: true, account, authz: undefined })
+      expect(none).toEqual({ fresh: true, account })
+    })
+
+    it('ok/settle-takes-a-pending-challenge-straight-to-its-outcome-once', async () => {
+      const { account, authz, http } = await pendingAuthz()
+      const settled = await store.acme.challenges.settle(http.id, account.id, { status: 'valid' }, 3600, 60)
+      expect(settled).toMatchObject({ id: http.id, status: 'valid' })
+      expect((await store.acme.authorizations.byId(authz.id))!.status).toBe('valid')
+      // Settled already: neither a second settle nor a late start takes it.
+      expect(await store.acme.challenges.settle(http.id, account.id, { status: 'invalid', error: {} }, 3600, 60)).toBeUndefined()
+      expect(await store.acme.challenges.startProcessing(http.id, account.id, 60)).toBeUndefined()
+      expect((await store.acme.challenges.byId(http.id))!.status).toBe('valid')
+    })
+
+    it('fail/settle-refuses-another-account-a-sibling-being-validated-and-a-settled-authorization', async () => {
+      const { account, authz, http, dns } = await pendingAuthz()
+      const other = await pendingAuthz()
+      expect(await store.acme.challenges.settle(http.id, other.account.id, { status: 'valid' }, 3600, 60)).toBeUndefined()
+      // dns-01 is being validated (recently started): http-01 may not settle meanwhile — unless that start is stale.
+      expect(await store.acme.challenges.startProcessing(dns.id, account.id, 60)).toBeDefined()
+      expect(await store.acme.challenges.settle(http.id, account.id, { status: 'valid' }, 3600, 60)).toBeUndefined()
+      expect(await store.acme.challenges.settle(http.id, account.id, { status: 'valid' }, 3600, -1)).toMatchObject({ status: 'valid' })
+      // The authorization is valid now: the dns-01 outcome, when it comes, changes only its challenge.
+      await store.acme.challenges.complete(dns.id, { status: 'invalid', error: { type: 'x' } }, 3600)
+      expect((await store.acme.authorizations.byId(authz.id))!.status).toBe('valid')
+      const failed = await pendingAuthz()
+      await store.acme.authorizations.deactivate(failed.authz.id)
+      expect(await store.acme.challenges.settle(failed.http.id, failed.account.id, { status: 'valid' }, 3600, 60)).toBeUndefined()
+      expect((await store.acme.challenges.byId(failed.http.id))!.status).toBe('pending')
+    })
+
+    it('ok/an-invalid-outcome-fails-the-orders-waiting-for-the-authorization', async () => {
+      const { account, authz, http } = await pendingAuthz()
+      await store.acme.challenges.settle(http.id, account.id, { status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized' } }, 3600, 60)
+      expect((await store.acme.authorizations.byId(authz.id))!.status).toBe('invalid')
+      const [order] = await store.acme.orders.forAccount(account.id, undefined, 10)
+      expect(order).toMatchObject({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized' } })
+    })
+  })
+
   describe('acme orders find their certificate by request reference', () => {
     const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
     let accountNo = 0

@@ -7,8 +7,8 @@ import { AcmeProblem } from '../problems.js'
 import { resumeOrphaned } from '../validation.js'
 
 export const authz = (ctx: AcmeContext): AcmeHandler => async (c) => {
-  const { account, payload } = c.get('jws')
-  let current = await authzOf(ctx, account!, c.req.param('id')!)
+  const { account, payload, authz: prefetched } = c.get('jws')
+  let current = await authzOf(ctx, account!, c.req.param('id')!, prefetched)
   if (payload !== undefined) {
     decodeAuthzUpdate(payload)
     current = (await ctx.store.acme.authorizations.deactivate(current.id)) ?? current
