@@ -33,10 +33,15 @@ export async function runValidation(ctx: AcmeContext, challenge: AcmeChallenge, 
  * (undefined when it could not be), so the caller may wait a little for it (see `settledWithin`).
  */
 export function startValidation(ctx: AcmeContext, challenge: AcmeChallenge, authz: AcmeAuthorization, account: AcmeAccount): Promise<AcmeChallenge | undefined> {
-  const task = runValidation(ctx, challenge, authz, account)
-    .then((outcome) => ctx.store.acme.challenges.complete(challenge.id, outcome, ctx.config.acme.authzValiditySeconds))
+  return recordWhenKnown(ctx, challenge.id, runValidation(ctx, challenge, authz, account))
+}
+
+/** Settles a `processing` challenge once its outcome is known, tracked in ctx.inflight. */
+function recordWhenKnown(ctx: AcmeContext, id: string, outcome: Promise<ChallengeOutcome>): Promise<AcmeChallenge | undefined> {
+  const task = outcome
+    .then((o) => ctx.store.acme.challenges.complete(id, o, ctx.config.acme.authzValiditySeconds))
     .catch((err: unknown) => {
-      ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome')
+      ctx.logger.error({ err, challenge: id }, 'cannot record a validation outcome')
       return undefined
     })
     .finally(() => ctx.inflight.delete(done))
@@ -89,7 +94,6 @@ export async function validateThenRecord(
   authz: AcmeAuthorization,
   account: AcmeAccount,
 ): Promise<AcmeChallenge | undefined> {
-  const validity = ctx.config.acme.authzValiditySeconds
   const stale = validationStaleSeconds(ctx)
   const outcome = runValidation(ctx, challenge, authz, account)
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -98,15 +102,10 @@ export async function validateThenRecord(
   })
   const early = await Promise.race([outcome, waited])
   clearTimeout(timer)
-  if (early) return ctx.store.acme.challenges.settle(challenge.id, account.id, early, validity, stale)
+  if (early) return ctx.store.acme.challenges.settle(challenge.id, account.id, early, ctx.config.acme.authzValiditySeconds, stale)
   const claimed = await ctx.store.acme.challenges.startProcessing(challenge.id, account.id, stale)
   if (!claimed) return undefined
-  const recorded = outcome
-    .then((o) => ctx.store.acme.challenges.complete(challenge.id, o, validity))
-    .catch((err: unknown) => ctx.logger.error({ err, challenge: challenge.id }, 'cannot record a validation outcome'))
-    .then(() => {})
-    .finally(() => ctx.inflight.delete(recorded))
-  ctx.inflight.add(recorded)
+  void recordWhenKnown(ctx, challenge.id, outcome)
   return claimed.challenge
 }
 
