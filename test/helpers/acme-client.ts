@@ -110,21 +110,35 @@ export class AcmeTestClient {
   }
 }
 
-/** An http-01 responder on 127.0.0.1 (TEST ONLY): serves key authorizations the test puts in `tokens`. */
-export async function startHttp01Responder(): Promise<{ port: number; tokens: Map<string, string>; requests: string[]; close(): Promise<void> }> {
+/** An http-01 responder on 127.0.0.1 (TEST ONLY): serves key authorizations the test puts in `tokens`, after `delays`. */
+export async function startHttp01Responder(): Promise<{
+  port: number
+  tokens: Map<string, string>
+  /** Milliseconds to wait before answering a token (a slow web server). */
+  delays: Map<string, number>
+  requests: string[]
+  close(): Promise<void>
+}> {
   const tokens = new Map<string, string>()
+  const delays = new Map<string, number>()
   const requests: string[] = []
   const server: Server = createServer((req, res) => {
     requests.push(`${req.headers.host} ${req.url}`)
-    const m = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')
-    const value = m ? tokens.get(m[1]!) : undefined
-    res.writeHead(value ? 200 : 404, { 'Content-Type': 'text/plain' })
-    res.end(value ?? 'not found')
+    const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1]
+    const value = token ? tokens.get(token) : undefined
+    const answer = () => {
+      res.writeHead(value ? 200 : 404, { 'Content-Type': 'text/plain' })
+      res.end(value ?? 'not found')
+    }
+    const delay = token ? delays.get(token) : undefined
+    if (delay) setTimeout(answer, delay)
+    else answer()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as AddressInfo).port,
     tokens,
+    delays,
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }

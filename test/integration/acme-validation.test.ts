@@ -2,39 +2,18 @@
 // acme.validation.awaitSeconds is recorded once (pending → valid | invalid) and answered with its outcome; one that
 // outlasts the wait is recorded `processing` and settles in the background; two responses racing record one outcome;
 // an authorization deactivated while its challenge is validated stays deactivated.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { AcmeTestClient } from '../helpers/acme-client.js'
+import { AcmeTestClient, startHttp01Responder } from '../helpers/acme-client.js'
 import { DIRECTORY, startAcmeTestServer, type AcmeTestServer } from '../helpers/acme-server.js'
 
 const postgresUrl = inject('postgresUrl') || undefined
 
-/** An http-01 responder that answers each token after its own delay (ms), counting the fetches. */
-async function slowResponder() {
-  const answers = new Map<string, { value: string; delayMs: number }>()
-  const fetches = new Map<string, number>()
-  const server: Server = createServer((req, res) => {
-    const token = /\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1] ?? ''
-    fetches.set(token, (fetches.get(token) ?? 0) + 1)
-    const answer = answers.get(token)
-    setTimeout(() => res.writeHead(answer ? 200 : 404).end(answer?.value ?? ''), answer?.delayMs ?? 0)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    answers,
-    fetches,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
-
 let server: AcmeTestServer
-let responder: Awaited<ReturnType<typeof slowResponder>>
+let responder: Awaited<ReturnType<typeof startHttp01Responder>>
 
 beforeAll(async () => {
-  responder = await slowResponder()
+  responder = await startHttp01Responder()
   server = await startAcmeTestServer({
     postgresUrl,
     acme: { http01Port: responder.port, validation: { attempts: 1, retryDelaySeconds: 0, timeoutSeconds: 5, awaitSeconds: 1 } },
@@ -46,6 +25,8 @@ afterAll(async () => {
   await responder?.close()
 })
 
+const fetchesOf = (token: string) => responder.requests.filter((r) => r.endsWith(`/${token}`)).length
+
 /** A new account's order for 127.0.0.1, its authorization and http-01 challenge, answered after `delayMs`. */
 async function challengeAnsweredAfter(delayMs: number) {
   const client = await AcmeTestClient.create(server.fetch, DIRECTORY)
@@ -54,7 +35,8 @@ async function challengeAnsweredAfter(delayMs: number) {
   const authzUrl: string = order.body.authorizations[0]
   const authz = await client.post(authzUrl, '')
   const ch = authz.body.challenges.find((c: { type: string }) => c.type === 'http-01')
-  responder.answers.set(ch.token, { value: client.keyAuthorization(ch.token), delayMs })
+  responder.tokens.set(ch.token, client.keyAuthorization(ch.token))
+  responder.delays.set(ch.token, delayMs)
   return { client, orderUrl: order.headers.get('location')!, authzUrl, ch: ch as { url: string; token: string } }
 }
 
@@ -67,7 +49,7 @@ describe('responding to a challenge (RFC 8555 §7.5.1)', () => {
     expect(answered.headers.get('retry-after')).toBeNull()
     expect((await client.post(authzUrl, '')).body.status).toBe('valid')
     expect((await client.post(orderUrl, '')).body.status).toBe('ready')
-    expect(responder.fetches.get(ch.token)).toBe(1)
+    expect(fetchesOf(ch.token)).toBe(1)
   })
 
   it('ok/a-validation-outlasting-the-wait-is-recorded-processing-then-settles', async () => {
@@ -81,7 +63,7 @@ describe('responding to a challenge (RFC 8555 §7.5.1)', () => {
     await server.settle()
     expect((await client.post(ch.url, '')).body.status).toBe('valid')
     expect((await client.post(orderUrl, '')).body.status).toBe('ready')
-    expect(responder.fetches.get(ch.token)).toBe(1)
+    expect(fetchesOf(ch.token)).toBe(1)
   })
 
   it('ok/two-responses-at-once-record-one-outcome', async () => {

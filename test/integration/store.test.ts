@@ -650,20 +650,26 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  let acmeOrders = 0
+  /** A new account and its order for one new name, with the challenges offered (none: pre-authorized). */
+  async function accountWithOrder(challengeTypes: string[]) {
+    const n = ++acmeOrders
+    const account = await store.acme.accounts.create({ jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, thumbprint: `tp-order-${n}`, contact: [], tosAgreed: true })
+    const identifier = { type: 'dns' as const, value: `order${n}.example.com` }
+    const expires = new Date(Date.now() + DAY)
+    const order = await store.acme.orders.create({
+      accountId: account.id,
+      identifiers: [identifier],
+      expires,
+      authorizations: [{ identifier, wildcard: false, challengeTypes, expires, preauthorized: challengeTypes.length === 0 }],
+    })
+    return { account, order }
+  }
+
   describe('acme authorizations read with the nonce, and challenges settled in one statement', () => {
-    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
-    let n = 0
     /** A new account's order for one name: its authorization with an http-01 and a dns-01 challenge. */
     async function pendingAuthz() {
-      const account = await store.acme.accounts.create({ jwk, thumbprint: `tp-settle-${++n}`, contact: [], tosAgreed: true })
-      const identifier = { type: 'dns' as const, value: `settle${n}.example.com` }
-      const expires = new Date(Date.now() + DAY)
-      const order = await store.acme.orders.create({
-        accountId: account.id,
-        identifiers: [identifier],
-        expires,
-        authorizations: [{ identifier, wildcard: false, challengeTypes: ['http-01', 'dns-01'], expires }],
-      })
+      const { account, order } = await accountWithOrder(['http-01', 'dns-01'])
       const authz = (await store.acme.authorizations.byId(order.authzIds[0]!))!
       return { account, authz, http: authz.challenges[0]!, dns: authz.challenges[1]! }
     }
@@ -721,19 +727,9 @@ describe.each(storeTargets())('store on $name', (target) => {
   })
 
   describe('acme orders find their certificate by request reference', () => {
-    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }
-    let accountNo = 0
     /** A ready order (its one authorization pre-authorized) of a new account, taken to processing. */
     async function processingOrder() {
-      const account = await store.acme.accounts.create({ jwk, thumbprint: `tp-order-ref-${++accountNo}`, contact: [], tosAgreed: true })
-      const identifier = { type: 'dns' as const, value: `ref${accountNo}.example.com` }
-      const expires = new Date(Date.now() + DAY)
-      const order = await store.acme.orders.create({
-        accountId: account.id,
-        identifiers: [identifier],
-        expires,
-        authorizations: [{ identifier, wildcard: false, challengeTypes: ['http-01'], expires, preauthorized: true }],
-      })
+      const { account, order } = await accountWithOrder([])
       expect(order.status).toBe('ready')
       const started = await store.acme.orders.startProcessing(order.id, account.id)
       expect(started).toMatchObject({ status: 'processing', certificateId: null })
