@@ -186,10 +186,30 @@ export function certificateStore(sql: Sql, revokedChannel: string) {
     return fromRow(rows[0]!)
   }
 
-  /** Several reservations in one INSERT; answered by serial (unique). */
+  /**
+   * Several reservations in one INSERT; answered by serial (unique). The rows go in as parallel text arrays, so the
+   * statement's text is the same whatever the batch size: prepared once per connection, not once per size.
+   */
   async function reserveMany(items: NewReservation[]): Promise<(CertificateRecord | Error)[]> {
+    const column = (f: (r: NewReservation) => string) => items.map(f)
     const rows = await sql<CertificateRow[]>`
-      with c as (insert into certificates ${sql(items.map(reservationRow), ...reservationColumns)} returning *)
+      with c as (
+        insert into certificates (serial, status, profile, backend_id, protocol, requester, subject, sans, csr_der,
+                                  plan, not_before, not_after, request_ref)
+        select u.serial, u.status, u.profile, u.backend_id, u.protocol, u.requester, u.subject, u.sans::jsonb,
+               nullif(u.csr_der, '')::bytea, u.plan::jsonb, u.not_before::timestamptz, u.not_after::timestamptz,
+               nullif(u.request_ref, '')::uuid
+        from unnest(${column((r) => r.serial)}::text[], ${column((r) => r.status)}::text[],
+                    ${column((r) => r.profile)}::text[], ${column((r) => r.backendId)}::text[],
+                    ${column((r) => r.protocol)}::text[], ${column((r) => r.requester)}::text[],
+                    ${column((r) => r.subject)}::text[], ${column((r) => JSON.stringify(r.sans))}::text[],
+                    ${column((r) => (r.csrDer ? `\\x${Buffer.from(r.csrDer).toString('hex')}` : ''))}::text[],
+                    ${column((r) => JSON.stringify(r.plan))}::text[], ${column((r) => r.notBefore.toISOString())}::text[],
+                    ${column((r) => r.notAfter.toISOString())}::text[], ${column((r) => r.requestRef ?? '')}::text[])
+          as u(serial, status, profile, backend_id, protocol, requester, subject, sans, csr_der, plan, not_before,
+               not_after, request_ref)
+        returning *
+      )
       select ${columns(sql)} from c`
     const bySerial = new Map(rows.map((r) => [r.serial, r]))
     return items.map((r) => {
@@ -220,28 +240,22 @@ export function certificateStore(sql: Sql, revokedChannel: string) {
     return fromRow(rows[0])
   }
 
-  /** Several completions, each with its audit event, in one statement. */
+  /** Several completions, each with its audit event, in one statement (parallel text arrays, as reserveMany). */
   async function completeMany(items: Completion[]): Promise<(CertificateRecord | Error)[]> {
-    // All text (the values helper takes strings), cast back in SQL; '' stands for null.
-    const values = items.map(({ id, issued, audit }) => {
-      const a = auditValues(audit)
-      return [
-        id,
-        `\\x${Buffer.from(issued.der).toString('hex')}`,
-        issued.notBefore.toISOString(),
-        issued.notAfter.toISOString(),
-        issued.fingerprintSha256,
-        issued.serial ?? '',
-        a.action,
-        a.actor,
-        a.protocol ?? '',
-        a.request_id ?? '',
-        JSON.stringify(a.detail),
-      ]
-    })
+    // All text, cast back in SQL; '' stands for null.
+    const audits = items.map(({ audit }) => auditValues(audit))
+    const column = (f: (c: Completion, i: number) => string) => items.map(f)
     const rows = await sql<CertificateRow[]>`
-      with v (id, der, not_before, not_after, fingerprint, new_serial, action, actor, protocol, request_id, detail) as (
-        values ${sql(values)}
+      with v as (
+        select * from unnest(${column((c) => c.id)}::text[], ${column((c) => `\\x${Buffer.from(c.issued.der).toString('hex')}`)}::text[],
+                             ${column((c) => c.issued.notBefore.toISOString())}::text[],
+                             ${column((c) => c.issued.notAfter.toISOString())}::text[],
+                             ${column((c) => c.issued.fingerprintSha256)}::text[], ${column((c) => c.issued.serial ?? '')}::text[],
+                             ${column((_, i) => audits[i]!.action)}::text[], ${column((_, i) => audits[i]!.actor)}::text[],
+                             ${column((_, i) => audits[i]!.protocol ?? '')}::text[],
+                             ${column((_, i) => audits[i]!.request_id ?? '')}::text[],
+                             ${column((_, i) => JSON.stringify(audits[i]!.detail))}::text[])
+          as v(id, der, not_before, not_after, fingerprint, new_serial, action, actor, protocol, request_id, detail)
       ),
       c as (
         update certificates t set status = 'valid', der = v.der::bytea, not_before = v.not_before::timestamptz,

@@ -153,6 +153,33 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
   })
 
+  it('ok/reservations-and-completions-of-one-turn-keep-every-field-of-each', async () => {
+    // Made in the same event-loop turn, so each group is one statement (batch.ts): awkward values on purpose.
+    const reservations = [
+      reservation({ csrDer: new Uint8Array([0x30, 0x5c, 0x22, 0x2c, 0x7b, 0x00]), sans: [{ type: 'dns', value: 'a"b\\c,{d}.example.com' }] }),
+      reservation({ csrDer: null, plan: { quote: '"', backslash: '\\', nested: { list: [1, 'two'] } }, subject: 'CN=O\'Brien, O=x\\y' }),
+      reservation({ requestRef: '6f1c2c1e-5b5e-4a55-9a64-3d1f0b9a0c11', protocol: 'scep', requester: 'scep:default:static-challenge' }),
+    ]
+    const reserved = await Promise.all(reservations.map((r) => store.certificates.reserve(r)))
+    reserved.forEach((record, i) => {
+      const r = reservations[i]!
+      expect(record).toMatchObject({ serial: r.serial, status: 'reserved', subject: r.subject, sans: r.sans, plan: r.plan, protocol: r.protocol })
+      expect(record.csrDer === null ? null : [...record.csrDer]).toEqual(r.csrDer ? [...r.csrDer] : null)
+      expect(record.notBefore).toEqual(r.notBefore)
+    })
+    expect((await store.certificates.getById(reserved[2]!.id))!.id).toBe(reserved[2]!.id)
+    const certs = reserved.map(() => issued())
+    const done = await Promise.all(
+      reserved.map((r, i) => store.certificates.complete(r.id, certs[i]!, entry('certificate.issued', { requestId: `req-${i}`, detail: { n: i, s: 'a"b' } }))),
+    )
+    for (const [i, record] of done.entries()) {
+      expect(record).toMatchObject({ id: reserved[i]!.id, status: 'valid', fingerprintSha256: certs[i]!.fingerprintSha256 })
+      expect([...record.der!]).toEqual([...certs[i]!.der])
+      const events = await store.audit.list({ serial: record.serial, limit: 10 })
+      expect(events).toEqual([expect.objectContaining({ action: 'certificate.issued', requestId: `req-${i}`, detail: { n: i, s: 'a"b' } })])
+    }
+  })
+
   describe('reserve → complete → revoke', () => {
     let record: CertificateRecord
 
