@@ -88,7 +88,7 @@ export async function followPendingIssuance(ctx: AcmeContext, order: AcmeOrder):
   if (order.status !== 'processing' || !order.certificateId) return order
   const record = await ctx.issuance.find(order.certificateId)
   if (record.status === 'valid' || record.status === 'revoked') {
-    return ctx.store.acme.orders.recordCertificate(order.id, record.id, record.serial, true)
+    return ctx.store.acme.orders.recordIssued(order.id, record.id, record.serial)
   }
   if (record.status === 'rejected' || record.status === 'failed') {
     return ctx.store.acme.orders.fail(order.id, new AcmeProblem('unauthorized', `the request was ${record.status}: ${record.failure ?? ''}`).toDocument())

@@ -636,14 +636,14 @@ export function acmeStore(sql: Sql) {
             and not exists (select 1 from certificates c where c.request_ref = o.request_ref)`
       },
       /**
-       * Records the inventory row the order waits for (held for approval) or got (issued: valid). Orders finalized
-       * since version 7 find it by their request reference; this settles the ones linked before.
+       * An order waiting for its certificate becomes valid with it. Orders finalized since version 7 read as valid
+       * once their certificate is (by request reference); this settles the ones linked before.
        */
-      async recordCertificate(id: string, certificateId: string, serial: string, issued: boolean): Promise<AcmeOrder> {
+      async recordIssued(id: string, certificateId: string, serial: string): Promise<AcmeOrder> {
         const rows = await sql<OrderRow[]>`
           with o as (
             update acme_orders set certificate_id = ${certificateId}, certificate_serial = ${serial},
-              status = ${issued ? 'valid' : 'processing'}, updated_at = now()
+              status = 'valid', updated_at = now()
             where id = ${id} and status = 'processing'
             returning *
           )
