@@ -7,6 +7,7 @@ import { scep } from './migrations/0004-scep.js'
 import { est } from './migrations/0005-est.js'
 import { requestRef } from './migrations/0006-request-ref.js'
 import { acmeOrderRef } from './migrations/0007-acme-order-ref.js'
+import { acmeNoncesUnlogged } from './migrations/0008-acme-nonces-unlogged.js'
 
 export interface Migration {
   version: number
@@ -23,6 +24,7 @@ export const migrations: Migration[] = [
   est,
   requestRef,
   acmeOrderRef,
+  acmeNoncesUnlogged,
 ]
 
 /** Applies pending migrations; returns the versions applied. */

@@ -151,6 +151,38 @@ describe.each(storeTargets())('store on $name', (target) => {
         rmSync(second.dataDir, { recursive: true, force: true })
       }
     })
+
+    it('ok/nonces-live-in-an-unlogged-table-and-stay-single-use', async () => {
+      const own = await target.open()
+      let closed = false
+      try {
+        await own.store.acme.nonces.issue(['unlogged-1'], 60)
+        expect(await own.store.acme.nonces.consume('unlogged-1')).toBe(true)
+        expect(await own.store.acme.nonces.consume('unlogged-1')).toBe(false)
+        // PGlite is single-process: the raw query opens its data directory after the store lets go of it.
+        if (target.name !== 'postgres') {
+          await own.store.close()
+          closed = true
+        }
+        const schema = target.name === 'postgres' ? own.schema : 'public'
+        const rows = await withRawSql(target.name, own, (query) =>
+          query(
+            `select c.relname, c.relpersistence from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where n.nspname = '${schema}' and c.relname in ('acme_nonces', 'acme_accounts', 'certificates')
+             order by c.relname`,
+          ),
+        )
+        // Only the nonce table is unlogged (version 8).
+        expect(rows).toEqual([
+          { relname: 'acme_accounts', relpersistence: 'p' },
+          { relname: 'acme_nonces', relpersistence: 'u' },
+          { relname: 'certificates', relpersistence: 'p' },
+        ])
+      } finally {
+        if (closed) rmSync(own.dataDir, { recursive: true, force: true })
+        else await own.cleanup()
+      }
+    })
   })
 
   it('ok/reservations-and-completions-of-one-turn-keep-every-field-of-each', async () => {
