@@ -1,4 +1,5 @@
 // SCEP state (RFC 8894): transactions per transactionID and requester key, and one-time dynamic challenges.
+import { batcher } from './batch.js'
 import type { Sql } from './database.js'
 
 export interface ScepTransaction {
@@ -13,6 +14,11 @@ export interface ScepTransaction {
   /** The transaction's reference (a UUID): issue with it as requestRef and the certificate is found by it. */
   ref: string
   createdAt: Date
+}
+
+export interface Begun {
+  created: boolean
+  transaction: ScepTransaction
 }
 
 export interface NewScepTransaction {
@@ -87,39 +93,93 @@ const challengeColumns = (sql: Sql) =>
   sql`id::text, label, common_name, expires_at, created_by, created_at, used_at, used_by`
 
 export function scepStore(sql: Sql) {
+  // One round trip either way: the insert, or (on conflict) the row that is there. A row committed by a
+  // concurrent request after this statement's snapshot is found by the retry.
+  async function beginOne(t: NewScepTransaction): Promise<Begun> {
+    const rows = await sql<(TransactionRow & { created: boolean })[]>`
+      with inserted as (
+        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
+        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
+        on conflict do nothing
+        returning ${transactionColumns(sql)}, true as created
+      )
+      select * from inserted
+      union all
+      select ${transactionColumns(sql)}, false as created from scep_transactions
+      where transaction_id = ${t.transactionId} and signer_key_sha256 = ${t.signerKeySha256}
+        and not exists (select 1 from inserted)`
+    const row = rows[0]
+    if (row) return { created: row.created, transaction: fromTransactionRow(row) }
+    const existing = await getTransaction(t.transactionId, t.signerKeySha256)
+    if (!existing) return beginOne(t)
+    return { created: false, transaction: existing }
+  }
+
+  /** Several opens in one statement (parallel text arrays, as the inventory's batches), answered in order. */
+  async function beginMany(items: NewScepTransaction[]): Promise<(Begun | Error)[]> {
+    const keyOf = (t: NewScepTransaction) => `${t.transactionId}\n${t.signerKeySha256}`
+    const firsts = new Map<string, NewScepTransaction>()
+    for (const t of items) if (!firsts.has(keyOf(t))) firsts.set(keyOf(t), t)
+    const distinct = [...firsts.values()]
+    const column = (f: (t: NewScepTransaction) => string) => distinct.map(f)
+    const rows = await sql<(TransactionRow & { created: boolean })[]>`
+      with i as (
+        select * from unnest(${column((t) => t.transactionId)}::text[], ${column((t) => t.signerKeySha256)}::text[],
+                             ${column((t) => t.label)}::text[], ${column((t) => String(t.messageType))}::text[],
+                             ${column((t) => t.requestKeySha256)}::text[])
+          with ordinality as i(transaction_id, signer_key_sha256, label, message_type, request_key_sha256, pos)
+      ),
+      inserted as (
+        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
+        select transaction_id, signer_key_sha256, label, message_type::smallint, request_key_sha256 from i order by pos
+        on conflict do nothing
+        returning ${transactionColumns(sql)}, true as created
+      )
+      select * from inserted
+      union all
+      select ${transactionColumns(sql)}, false as created from scep_transactions
+      where (transaction_id, signer_key_sha256) in (select transaction_id, signer_key_sha256 from i)
+        and not exists (select 1 from inserted n where n.transaction_id = scep_transactions.transaction_id
+                                                   and n.signer_key_sha256 = scep_transactions.signer_key_sha256)`
+    const found = new Map(rows.map((r) => [`${r.transaction_id}\n${r.signer_key_sha256}`, r]))
+    // Not in the statement's snapshot (committed by a concurrent request meanwhile): the single path retries.
+    const settled = new Map<string, Promise<Begun>>()
+    for (const [key, t] of firsts) {
+      const row = found.get(key)
+      settled.set(key, row ? Promise.resolve({ created: row.created, transaction: fromTransactionRow(row) }) : beginOne(t))
+    }
+    const answered = new Set<string>()
+    return Promise.all(
+      items.map(async (t) => {
+        const key = keyOf(t)
+        const begun = await settled.get(key)!.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+        if (begun instanceof Error) return begun
+        if (answered.has(key)) return { created: false, transaction: begun.transaction }
+        answered.add(key)
+        return begun
+      }),
+    )
+  }
+
+  async function getTransaction(transactionId: string, signerKeySha256: string): Promise<ScepTransaction | undefined> {
+    const rows = await sql<TransactionRow[]>`
+      select ${transactionColumns(sql)} from scep_transactions
+      where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
+    return rows[0] ? fromTransactionRow(rows[0]) : undefined
+  }
+
+  const beginBatched = batcher(beginMany, beginOne)
+
   return {
     /**
      * Opens a transaction before the request is issued (write-ahead, like the inventory): `created` false means
-     * one with this transactionID and requester key exists already, and `transaction` is that one.
+     * one with this transactionID and requester key exists already, and `transaction` is that one. Opens of the
+     * same event-loop turn share one statement (batch.ts); the same transaction named twice in one turn is
+     * created by the first and found by the others.
      */
-    async beginTransaction(t: NewScepTransaction): Promise<{ created: boolean; transaction: ScepTransaction }> {
-      // One round trip either way: the insert, or (on conflict) the row that is there. A row committed by a
-      // concurrent request after this statement's snapshot is found by the retry.
-      const rows = await sql<(TransactionRow & { created: boolean })[]>`
-        with inserted as (
-          insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
-          values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
-          on conflict do nothing
-          returning ${transactionColumns(sql)}, true as created
-        )
-        select * from inserted
-        union all
-        select ${transactionColumns(sql)}, false as created from scep_transactions
-        where transaction_id = ${t.transactionId} and signer_key_sha256 = ${t.signerKeySha256}
-          and not exists (select 1 from inserted)`
-      const row = rows[0]
-      if (row) return { created: row.created, transaction: fromTransactionRow(row) }
-      const existing = await this.getTransaction(t.transactionId, t.signerKeySha256)
-      if (!existing) return this.beginTransaction(t)
-      return { created: false, transaction: existing }
-    },
+    beginTransaction: (t: NewScepTransaction): Promise<Begun> => beginBatched(t),
 
-    async getTransaction(transactionId: string, signerKeySha256: string): Promise<ScepTransaction | undefined> {
-      const rows = await sql<TransactionRow[]>`
-        select ${transactionColumns(sql)} from scep_transactions
-        where transaction_id = ${transactionId} and signer_key_sha256 = ${signerKeySha256}`
-      return rows[0] ? fromTransactionRow(rows[0]) : undefined
-    },
+    getTransaction,
 
     /** Drops a transaction whose request was refused (the client may try again with the same transactionID). */
     async removeTransaction(transactionId: string, signerKeySha256: string): Promise<void> {

@@ -666,6 +666,25 @@ describe.each(storeTargets())('store on $name', (target) => {
       expect(results.filter((r) => r.created)).toHaveLength(1)
       expect(new Set(results.map((r) => r.transaction.createdAt.getTime())).size).toBe(1)
     })
+
+    it('ok/begins-of-one-turn-are-answered-each-in-its-own-right', async () => {
+      const existing = await store.scep.beginTransaction(opening('tx-turn-old'))
+      // One turn, so one statement: new ones, an existing one, the same new one twice, and a renewal.
+      const [a, old, b, bAgain, renewal] = await Promise.all([
+        store.scep.beginTransaction(opening('tx-turn-a', 'ra')),
+        store.scep.beginTransaction(opening('tx-turn-old', 'r-other')),
+        store.scep.beginTransaction(opening('tx-turn-b', 'rb')),
+        store.scep.beginTransaction(opening('tx-turn-b', 'rb2')),
+        store.scep.beginTransaction({ ...opening('tx-turn-c', 'rc'), messageType: 17, label: 'routers' }),
+      ])
+      expect(a).toMatchObject({ created: true, transaction: { transactionId: 'tx-turn-a', requestKeySha256: 'ra', certificateId: null } })
+      expect(old).toEqual({ created: false, transaction: existing.transaction })
+      expect(b).toMatchObject({ created: true, transaction: { transactionId: 'tx-turn-b', requestKeySha256: 'rb' } })
+      expect(bAgain).toEqual({ created: false, transaction: b!.transaction })
+      expect(renewal).toMatchObject({ created: true, transaction: { messageType: 17, label: 'routers', requestKeySha256: 'rc' } })
+      expect(new Set([a, b, renewal].map((r) => r!.transaction.ref)).size).toBe(3)
+      for (const r of [a, b, renewal]) expect(await store.scep.getTransaction(r!.transaction.transactionId, 's1')).toEqual(r!.transaction)
+    })
   })
 
   describe('acme nonces read with the signing account', () => {
