@@ -17,6 +17,8 @@ export const paths = {
   authz: '/authz/:id',
   challenge: '/chall/:id',
   certificate: '/cert/:id',
+  /** An issuing CA certificate of a backend's chain (`Link: rel="up"`), by depth: 0 issued the leaves. */
+  issuer: '/issuer/:id/:depth',
 } as const
 
 export function createLinks(publicUrl: string, mount = '/acme') {
@@ -39,6 +41,7 @@ export function createLinks(publicUrl: string, mount = '/acme') {
     authz: (id: string) => at(paths.authz, id),
     challenge: (id: string) => at(paths.challenge, id),
     certificate: (id: string) => at(paths.certificate, id),
+    issuer: (backendId: string, depth: number) => at(paths.issuer, backendId).replace(':depth', String(depth)),
     /** The account id in a `kid` URL, or undefined when the URL is not one of ours. */
     accountIdOf(kid: string): string | undefined {
       const prefix = `${base}/acct/`

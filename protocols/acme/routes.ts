@@ -4,7 +4,7 @@ import type { Hono } from 'hono'
 import type { AcmeContext, AcmeEnv } from './context.js'
 import { account, newAccount } from './handlers/account.js'
 import { authz, newAuthz } from './handlers/authz.js'
-import { certificate } from './handlers/certificate.js'
+import { certificate, issuer } from './handlers/certificate.js'
 import { challenge } from './handlers/challenge.js'
 import { directory } from './handlers/directory.js'
 import { finalize } from './handlers/finalize.js'
@@ -43,6 +43,7 @@ export function routes(app: Hono<AcmeEnv>, ctx: AcmeContext): void {
   /* kid    */ app.post(paths.authz, jose, kidWithAuthz, authz(ctx))
   /* kid    */ app.post(paths.challenge, jose, kidWithChallengeAuthz, challenge(ctx))
   /* kid    */ app.post(paths.certificate, jose, kid, get, certificate(ctx))
+  /* kid    */ app.post(paths.issuer, jose, kid, get, issuer(ctx))
 
   // RFC 8555 §6.3: only the directory, newNonce and renewalInfo answer GET; everything else is POST.
   app.all('*', async (c) => {

@@ -72,8 +72,8 @@ export class AcmeTestClient {
     return (await new FlattenedSign(bytes).setProtectedHeader(header).sign(keys.privateKey)) as unknown as Record<string, string>
   }
 
-  async postRaw(url: string, body: string, contentType = 'application/jose+json'): Promise<AcmeResponse> {
-    const r = await this.fetch(url, { method: 'POST', headers: { 'Content-Type': contentType }, body })
+  async postRaw(url: string, body: string, contentType = 'application/jose+json', headers: Record<string, string> = {}): Promise<AcmeResponse> {
+    const r = await this.fetch(url, { method: 'POST', headers: { 'Content-Type': contentType, ...headers }, body })
     this.nonce = r.headers.get('replay-nonce') ?? undefined
     const text = await r.text()
     let parsed: unknown = text
@@ -85,8 +85,10 @@ export class AcmeTestClient {
     return { status: r.status, headers: r.headers, body: parsed, text }
   }
 
-  async post(url: string, payload: unknown, o: SignOptions = {}): Promise<AcmeResponse> {
-    return this.postRaw(url, JSON.stringify(await this.sign(url, payload, o)))
+  /** `accept`: the Accept header to send (e.g. a certificate format, RFC 8555 §7.4.2). */
+  async post(url: string, payload: unknown, o: SignOptions & { accept?: string } = {}): Promise<AcmeResponse> {
+    const headers: Record<string, string> = o.accept ? { Accept: o.accept } : {}
+    return this.postRaw(url, JSON.stringify(await this.sign(url, payload, o)), 'application/jose+json', headers)
   }
 
   async newAccount(payload: Record<string, unknown> = { termsOfServiceAgreed: true }): Promise<AcmeResponse> {

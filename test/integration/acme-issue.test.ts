@@ -158,9 +158,30 @@ describe.each(targets)('ACME issuance on %s', (_name, url) => {
     const cert = await client.post(fin.body.certificate, '')
     expect(cert.status).toBe(200)
     expect(cert.headers.get('content-type')).toBe('application/pem-certificate-chain')
-    const [leaf, issuing] = fromPemAll(cert.text, 'CERTIFICATE')
+    const [leaf, issuing, ...more] = fromPemAll(cert.text, 'CERTIFICATE')
+    expect(more).toEqual([])
     const parsed = new x509.X509Certificate(leaf!)
     expect(await parsed.verify({ publicKey: new x509.X509Certificate(issuing!).publicKey, signatureOnly: true })).toBe(true)
+    // The chain is complete: no "up" link (Caddy's client would fetch it and append the issuer a second time).
+    expect(cert.headers.get('link')).not.toContain('rel="up"')
+
+    // The single-certificate format: the leaf in DER, and "up" to its issuer, which links up to the root.
+    const single = await client.post(fin.body.certificate, '', { accept: 'application/pkix-cert' })
+    expect(single.headers.get('content-type')).toBe('application/pkix-cert')
+    const upOf = (r: { headers: Headers }) => /<([^>]+)>;rel="up"/.exec(r.headers.get('link') ?? '')?.[1]
+    const issuerUrl = upOf(single)
+    expect(issuerUrl).toBe(`${PUBLIC_URL}/acme/issuer/local/0`)
+    const up = await client.post(issuerUrl!, '')
+    expect(up.headers.get('content-type')).toBe('application/pem-certificate-chain')
+    expect(fromPemAll(up.text, 'CERTIFICATE')).toEqual([issuing])
+    const upDer = await client.post(issuerUrl!, '', { accept: 'application/pkix-cert' })
+    expect(upDer.headers.get('content-type')).toBe('application/pkix-cert')
+    const root = await client.post(upOf(upDer)!, '')
+    const rootCert = new x509.X509Certificate(fromPemAll(root.text, 'CERTIFICATE')[0]!)
+    expect(rootCert.subject).toBe(rootCert.issuer)
+    expect(upOf(root)).toBeUndefined()
+    expect((await client.post(`${PUBLIC_URL}/acme/issuer/local/2`, '')).status).toBe(404)
+    expect((await client.post(`${PUBLIC_URL}/acme/issuer/nope/0`, '')).status).toBe(404)
     const san = parsed.getExtension(x509.SubjectAlternativeNameExtension)!
     expect(san.names.items.map((n) => n.value)).toEqual(['127.0.0.1'])
     expect(http01.requests.some((r) => r.includes(ch.token))).toBe(true)
