@@ -53,8 +53,8 @@ function accountKeys(client: string): unknown[] {
 }
 
 describe('captured ACME requests (RFC 8555 §6.2)', () => {
-  it('has fixtures from all four clients', () => {
-    expect(new Set(fixtures.map(([n]) => clientOf(n)))).toEqual(new Set(['certbot', 'dehydrated', 'lego', 'uacme']))
+  it('has fixtures from all five clients', () => {
+    expect(new Set(fixtures.map(([n]) => clientOf(n)))).toEqual(new Set(['caddy', 'certbot', 'dehydrated', 'lego', 'uacme']))
   })
 
   it.each(posts)('ok/%s-is-flattened-jws-with-url-and-nonce', (_name, f) => {
