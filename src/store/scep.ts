@@ -93,33 +93,19 @@ const challengeColumns = (sql: Sql) =>
   sql`id::text, label, common_name, expires_at, created_by, created_at, used_at, used_by`
 
 export function scepStore(sql: Sql) {
-  // One round trip either way: the insert, or (on conflict) the row that is there. A row committed by a
-  // concurrent request after this statement's snapshot is found by the retry.
-  async function beginOne(t: NewScepTransaction): Promise<Begun> {
-    const rows = await sql<(TransactionRow & { created: boolean })[]>`
-      with inserted as (
-        insert into scep_transactions (transaction_id, signer_key_sha256, label, message_type, request_key_sha256)
-        values (${t.transactionId}, ${t.signerKeySha256}, ${t.label}, ${t.messageType}, ${t.requestKeySha256})
-        on conflict do nothing
-        returning ${transactionColumns(sql)}, true as created
-      )
-      select * from inserted
-      union all
-      select ${transactionColumns(sql)}, false as created from scep_transactions
-      where transaction_id = ${t.transactionId} and signer_key_sha256 = ${t.signerKeySha256}
-        and not exists (select 1 from inserted)`
-    const row = rows[0]
-    if (row) return { created: row.created, transaction: fromTransactionRow(row) }
-    const existing = await getTransaction(t.transactionId, t.signerKeySha256)
-    if (!existing) return beginOne(t)
-    return { created: false, transaction: existing }
-  }
+  const keyOf = (transactionId: string, signerKeySha256: string) => `${transactionId}\n${signerKeySha256}`
 
-  /** Several opens in one statement (parallel text arrays, as the inventory's batches), answered in order. */
+  /**
+   * Opens in one statement (parallel text arrays, as the inventory's batches), answered in order: each the insert,
+   * or (on conflict) the row that is there. A row committed by a concurrent request after the statement's snapshot
+   * is not in its answer: that open is tried again on its own, in a new statement.
+   */
   async function beginMany(items: NewScepTransaction[]): Promise<(Begun | Error)[]> {
-    const keyOf = (t: NewScepTransaction) => `${t.transactionId}\n${t.signerKeySha256}`
     const firsts = new Map<string, NewScepTransaction>()
-    for (const t of items) if (!firsts.has(keyOf(t))) firsts.set(keyOf(t), t)
+    for (const t of items) {
+      const key = keyOf(t.transactionId, t.signerKeySha256)
+      if (!firsts.has(key)) firsts.set(key, t)
+    }
     const distinct = [...firsts.values()]
     const column = (f: (t: NewScepTransaction) => string) => distinct.map(f)
     const rows = await sql<(TransactionRow & { created: boolean })[]>`
@@ -141,8 +127,7 @@ export function scepStore(sql: Sql) {
       where (transaction_id, signer_key_sha256) in (select transaction_id, signer_key_sha256 from i)
         and not exists (select 1 from inserted n where n.transaction_id = scep_transactions.transaction_id
                                                    and n.signer_key_sha256 = scep_transactions.signer_key_sha256)`
-    const found = new Map(rows.map((r) => [`${r.transaction_id}\n${r.signer_key_sha256}`, r]))
-    // Not in the statement's snapshot (committed by a concurrent request meanwhile): the single path retries.
+    const found = new Map(rows.map((r) => [keyOf(r.transaction_id, r.signer_key_sha256), r]))
     const settled = new Map<string, Promise<Begun>>()
     for (const [key, t] of firsts) {
       const row = found.get(key)
@@ -151,7 +136,7 @@ export function scepStore(sql: Sql) {
     const answered = new Set<string>()
     return Promise.all(
       items.map(async (t) => {
-        const key = keyOf(t)
+        const key = keyOf(t.transactionId, t.signerKeySha256)
         const begun = await settled.get(key)!.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
         if (begun instanceof Error) return begun
         if (answered.has(key)) return { created: false, transaction: begun.transaction }
@@ -168,6 +153,11 @@ export function scepStore(sql: Sql) {
     return rows[0] ? fromTransactionRow(rows[0]) : undefined
   }
 
+  async function beginOne(t: NewScepTransaction): Promise<Begun> {
+    const [begun] = await beginMany([t])
+    if (begun instanceof Error) throw begun
+    return begun!
+  }
   const beginBatched = batcher(beginMany, beginOne)
 
   return {
