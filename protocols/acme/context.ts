@@ -13,7 +13,7 @@ import { createLinks, type Links } from './links.js'
 import { createNonceSource, type NonceSource } from './nonce.js'
 
 export interface AcmeDeps {
-  config: Pick<Config, 'publicUrl' | 'publicHttpUrl' | 'acme'>
+  config: Pick<Config, 'publicUrl' | 'acme'>
   store: Pick<Store, 'acme'>
   issuance: IssuanceService
   logger: Logger
