@@ -1,13 +1,14 @@
 // Caddy 2.6 (Debian; its ACME client is certmagic) against the ACME server: automatic HTTPS for a site, with our
 // directory as `acme_ca` and our root as `acme_ca_root`. Caddy answers the challenge itself (http-01 on its HTTP
 // port, tls-alpn-01 on its HTTPS port: the two test ports the server validates against), stores the certificate,
-// serves it, and staples an OCSP answer it fetches from our responder. Validation is real (challtestsrv as DNS).
+// serves it, and staples an OCSP answer it fetches from our responder; then again on a server requiring External
+// Account Binding, with a key from the admin API as `acme_eab`. Validation is real (challtestsrv as DNS).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures } from './common.js'
+import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, writeFixtures, type AcmeRun } from './common.js'
 
 /** Every file under `dir` whose name is `name`. */
 function findFiles(dir: string, name: string): string[] {
@@ -20,11 +21,12 @@ function findFiles(dir: string, name: string): string[] {
   return found
 }
 
-t.test('caddy', async (t) => {
-  const acme = await startAcmeRun({}, { capture: true })
-  const dir = mkdtempSync(join(tmpdir(), 'caddy-'))
+/**
+ * Runs Caddy for `site` against the server until it has stored a certificate (or 90 s pass): `certFile` is that
+ * certificate, undefined with Caddy's log in the error otherwise. `globals`: more lines of the global options.
+ */
+async function runCaddy(acme: AcmeRun, dir: string, site: string, globals: string[] = []) {
   const storage = join(dir, 'storage')
-  const site = 'caddy.conformance.test'
   writeFileSync(
     join(dir, 'Caddyfile'),
     [
@@ -37,6 +39,7 @@ t.test('caddy', async (t) => {
       '  email ops@example.com',
       `  storage file_system ${storage}`,
       '  skip_install_trust',
+      ...globals.map((l) => `  ${l}`),
       '}',
       `${site} {`,
       '  bind 127.0.0.1',
@@ -53,16 +56,6 @@ t.test('caddy', async (t) => {
   })
   caddy.stdout!.on('data', (d) => (log = (log + d).slice(-20_000)))
   caddy.stderr!.on('data', (d) => (log = (log + d).slice(-20_000)))
-  t.teardown(async () => {
-    if (caddy.exitCode === null) {
-      caddy.kill('SIGTERM')
-      await new Promise((r) => caddy.once('exit', r))
-    }
-    writeFixtures('caddy', '2.6', acme.exchanges, acmeKind)
-    await acme.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
   const started = Date.now()
   let certFile: string | undefined
   while (!certFile && Date.now() - started < 90_000 && caddy.exitCode === null) {
@@ -73,20 +66,44 @@ t.test('caddy', async (t) => {
       // storage not created yet
     }
   }
+  return {
+    certFile,
+    ms: Date.now() - started,
+    failure: () => `caddy stored no certificate for ${site} (exit ${caddy.exitCode}):\n${log}\n--- server\n${acme.enroll.output().slice(-4000)}`,
+    async stop() {
+      if (caddy.exitCode === null) {
+        caddy.kill('SIGTERM')
+        await new Promise((r) => caddy.once('exit', r))
+      }
+    },
+  }
+}
+
+t.test('caddy', async (t) => {
+  const acme = await startAcmeRun({}, { capture: true })
+  const dir = mkdtempSync(join(tmpdir(), 'caddy-'))
+  const site = 'caddy.conformance.test'
+  const caddy = await runCaddy(acme, dir, site)
+  t.teardown(async () => {
+    await caddy.stop()
+    writeFixtures('caddy', '2.6', acme.exchanges, acmeKind)
+    await acme.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   t.test('ok/automatic-https-obtains-a-certificate', async (t) => {
-    if (!certFile) throw new Error(`caddy stored no certificate for ${site} (exit ${caddy.exitCode}):\n${log}\n--- server\n${acme.enroll.output().slice(-4000)}`)
-    t.comment(`caddy issuance wall time: ${Date.now() - started} ms`)
-    const got = checkCertificate(acme.enroll, certFile)
+    if (!caddy.certFile) throw new Error(caddy.failure())
+    t.comment(`caddy issuance wall time: ${caddy.ms} ms`)
+    const got = checkCertificate(acme.enroll, caddy.certFile)
     t.ok(got.verified, 'openssl verify -CAfile ca.pem')
     t.same(got.sans, [site])
-    const stored = readFileSync(certFile, 'utf8').match(/-----BEGIN CERTIFICATE-----/g) ?? []
+    const stored = readFileSync(caddy.certFile, 'utf8').match(/-----BEGIN CERTIFICATE-----/g) ?? []
     t.equal(stored.length, 2, 'Caddy stored leaf + issuing CA, nothing fetched twice')
     t.equal(await inventoryStatus(acme.enroll, got.serial), 'valid', 'recorded in the inventory')
   })
 
   t.test('ok/serves-the-certificate-with-an-ocsp-staple', async (t) => {
-    if (!certFile) throw new Error('no certificate')
+    if (!caddy.certFile) throw new Error('no certificate')
     const url = `https://${site}:${acme.tlsAlpn01Port}/`
     const body = await runClient(acme.enroll, 'curl', ['-sS', '--cacert', acme.enroll.caBundle, '--resolve',
       `${site}:${acme.tlsAlpn01Port}:127.0.0.1`, url])
@@ -101,5 +118,31 @@ t.test('caddy', async (t) => {
     t.match(status, /OCSP Response Status: successful/, 'a stapled OCSP response')
     t.match(status, /Cert Status: good/, 'saying good')
     t.match(status, /Verify return code: 0 \(ok\)/, 'the chain verifies')
+  })
+})
+
+t.test('caddy with External Account Binding required', async (t) => {
+  const acme = await startAcmeRun({ ENROLL_ACME_EXTERNAL_ACCOUNT_REQUIRED: 'true' })
+  const dir = mkdtempSync(join(tmpdir(), 'caddy-eab-'))
+  const admin = ['-sS', '--cacert', acme.enroll.caBundle, '-H', `Authorization: Bearer ${acme.enroll.adminKey}`]
+  const created = JSON.parse(await runClient(acme.enroll, 'curl', [...admin, '-H', 'Content-Type: application/json', '-d',
+    '{"description":"caddy"}', `${acme.enroll.httpsUrl}/api/v1/acme/eab`])) as { keyId: string; hmacKey: string }
+  const site = 'eab.caddy.conformance.test'
+  const caddy = await runCaddy(acme, dir, site, ['acme_eab {', `  key_id ${created.keyId}`, `  mac_key ${created.hmacKey}`, '}'])
+  t.teardown(async () => {
+    await caddy.stop()
+    await acme.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  t.test('ok/account-bound-to-the-key-then-a-certificate', async (t) => {
+    if (!caddy.certFile) throw new Error(caddy.failure())
+    const got = checkCertificate(acme.enroll, caddy.certFile)
+    t.ok(got.verified, 'openssl verify -CAfile ca.pem')
+    t.same(got.sans, [site])
+    const listed = JSON.parse(await runClient(acme.enroll, 'curl', [...admin, `${acme.enroll.httpsUrl}/api/v1/acme/eab`])) as {
+      items: { keyId: string; accountId?: string }[]
+    }
+    t.ok(listed.items.find((k) => k.keyId === created.keyId)?.accountId, 'the EAB key is bound to the account Caddy made')
   })
 })
