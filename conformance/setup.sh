@@ -2,7 +2,7 @@
 # Installs the real protocol clients the conformance runs use, from Debian, when missing.
 set -euo pipefail
 # libstrongswan-standard-plugins: strongswan-pki alone has no ECDSA (its openssl plugin lives there), and our CA is P-256.
-packages=(openssl curl certbot lego uacme dehydrated caddy acme-tiny scep strongswan-pki libstrongswan-standard-plugins libstrongswan-extra-plugins certmonger dbus gnutls-bin pebble)
+packages=(openssl curl certbot lego uacme dehydrated caddy acme-tiny acmetool scep strongswan-pki libstrongswan-standard-plugins libstrongswan-extra-plugins certmonger dbus gnutls-bin pebble)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

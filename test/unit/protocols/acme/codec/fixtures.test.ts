@@ -55,8 +55,10 @@ function accountKeys(client: string): unknown[] {
 }
 
 describe('captured ACME requests (RFC 8555 §6.2)', () => {
-  it('has fixtures from all six clients', () => {
-    expect(new Set(fixtures.map(([n]) => clientOf(n)))).toEqual(new Set(['acme-tiny', 'caddy', 'certbot', 'dehydrated', 'lego', 'uacme']))
+  it('has fixtures from all seven clients', () => {
+    expect(new Set(fixtures.map(([n]) => clientOf(n)))).toEqual(
+      new Set(['acme-tiny', 'acmetool', 'caddy', 'certbot', 'dehydrated', 'lego', 'uacme']),
+    )
   })
 
   it.each(posts)('ok/%s-is-flattened-jws-with-url-and-nonce', (_name, f) => {

@@ -1,0 +1,50 @@
+// acmetool 0.2 (Debian; Go) against the ACME server: `want` a name, which registers an account (the email answered
+// from a response file, --batch) and obtains a certificate with http-01 through a webroot. Go trusts our
+// CA through SSL_CERT_FILE. Its self-test fetches http://<name>/ through the system resolver, which does not know
+// the test names (our server resolves them through challtestsrv), so the target turns it off.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, startWebroot, writeFixtures } from './common.js'
+
+t.test('acmetool', async (t) => {
+  const acme = await startAcmeRun({}, { capture: true })
+  const webroot = await startWebroot(acme.http01Port)
+  const state = mkdtempSync(join(tmpdir(), 'acmetool-'))
+  t.teardown(async () => {
+    writeFixtures('acmetool', '0.2', acme.exchanges, acmeKind)
+    await webroot.close()
+    await acme.stop()
+    rmSync(state, { recursive: true, force: true })
+  })
+  mkdirSync(join(state, 'conf'), { recursive: true })
+  writeFileSync(join(state, 'conf', 'target'), [
+    'request:',
+    `  provider: ${acme.directory}`,
+    '  key:',
+    '    type: ecdsa',
+    '  challenge:',
+    '    http-self-test: false',
+    '    webroot-paths:',
+    `      - ${webroot.challengeDir}`,
+    '',
+  ].join('\n'))
+  // The server names no terms of service, so the email is the only question.
+  writeFileSync(join(state, 'conf', 'responses'), '"acme-enter-email": "ops@example.com"\n')
+  const acmetool = (args: string[]) =>
+    runClient(acme.enroll, 'acmetool', ['--state', join(state, ''), '--hooks', join(state, 'hooks'), '--batch', ...args], {
+      SSL_CERT_FILE: acme.enroll.caBundle,
+    })
+  const name = 'acmetool.conformance.test'
+
+  t.test('ok/want-obtains-a-certificate-over-http-01', async (t) => {
+    const started = Date.now()
+    await acmetool(['want', name])
+    t.comment(`acmetool issuance wall time: ${Date.now() - started} ms`)
+    const got = checkCertificate(acme.enroll, join(state, 'live', name, 'fullchain'))
+    t.ok(got.verified, 'openssl verify -CAfile ca.pem')
+    t.same(got.sans, [name])
+    t.equal(await inventoryStatus(acme.enroll, got.serial), 'valid', 'recorded in the inventory')
+  })
+})
