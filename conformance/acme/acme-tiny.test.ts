@@ -3,22 +3,13 @@
 // ssl trusts our CA through SSL_CERT_FILE. Its own pre-check fetches http://<name>/ through the system resolver,
 // which does not know the test names (our server resolves them through challtestsrv), so it runs --disable-check.
 // Keys are made per run in a temporary directory (TEST ONLY).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, run, runClient, startAcmeRun, startWebroot, writeFixtures } from './common.js'
+import { checkCertificate, inventoryStatus, run, runClient, startWebrootRun } from './common.js'
 
 t.test('acme-tiny', async (t) => {
-  const acme = await startAcmeRun({}, { capture: true })
-  const webroot = await startWebroot(acme.http01Port)
-  const dir = mkdtempSync(join(tmpdir(), 'acme-tiny-'))
-  t.teardown(async () => {
-    writeFixtures('acme-tiny', '5.0', acme.exchanges, acmeKind)
-    await webroot.close()
-    await acme.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { acme, webroot, dir } = await startWebrootRun(t, 'acme-tiny', '5.0')
   const accountKey = join(dir, 'account.key')
   const domainKey = join(dir, 'domain.key')
   const csr = join(dir, 'domain.csr')

@@ -2,22 +2,13 @@
 // from a response file, --batch) and obtains a certificate with http-01 through a webroot. Go trusts our
 // CA through SSL_CERT_FILE. Its self-test fetches http://<name>/ through the system resolver, which does not know
 // the test names (our server resolves them through challtestsrv), so the target turns it off.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, runClient, startAcmeRun, startWebroot, writeFixtures } from './common.js'
+import { checkCertificate, inventoryStatus, runClient, startWebrootRun } from './common.js'
 
 t.test('acmetool', async (t) => {
-  const acme = await startAcmeRun({}, { capture: true })
-  const webroot = await startWebroot(acme.http01Port)
-  const state = mkdtempSync(join(tmpdir(), 'acmetool-'))
-  t.teardown(async () => {
-    writeFixtures('acmetool', '0.2', acme.exchanges, acmeKind)
-    await webroot.close()
-    await acme.stop()
-    rmSync(state, { recursive: true, force: true })
-  })
+  const { acme, webroot, dir: state } = await startWebrootRun(t, 'acmetool', '0.2')
   mkdirSync(join(state, 'conf'), { recursive: true })
   writeFileSync(join(state, 'conf', 'target'), [
     'request:',

@@ -2,7 +2,8 @@
 // certificate checks with openssl.
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { startCaptureProxy, type Exchange } from '../helpers/capture-proxy.js'
 import { startChallTestSrv, type ChallTestSrv } from '../helpers/challtestsrv.js'
@@ -160,6 +161,24 @@ export async function startWebroot(port: number): Promise<{ dir: string; challen
         }),
       ),
   }
+}
+
+/**
+ * One conformance run of a client that answers http-01 through a webroot, torn down with the test: the server
+ * (its exchanges written as fixtures when ENROLL_CAPTURE_FIXTURES=1), the webroot on the http-01 port, and a
+ * scratch directory for the client's files.
+ */
+export async function startWebrootRun(t: { teardown(fn: () => unknown): void }, client: string, version: string) {
+  const acme = await startAcmeRun({}, { capture: true })
+  const webroot = await startWebroot(acme.http01Port)
+  const dir = mkdtempSync(join(tmpdir(), `${client}-`))
+  t.teardown(async () => {
+    writeFixtures(client, version, acme.exchanges, acmeKind)
+    await webroot.close()
+    await acme.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { acme, webroot, dir }
 }
 
 /**

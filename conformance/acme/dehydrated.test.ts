@@ -1,21 +1,12 @@
 // dehydrated 0.7 (Debian) against the ACME server: register, issue with http-01 (its WELLKNOWN directory served
 // by a webroot), revoke. Trusts our CA via CURL_CA_BUNDLE (dehydrated runs curl).
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, revocationSeenBy, runClient, startAcmeRun, writeFixtures, startWebroot } from './common.js'
+import { checkCertificate, inventoryStatus, revocationSeenBy, runClient, startWebrootRun } from './common.js'
 
 t.test('dehydrated', async (t) => {
-  const acme = await startAcmeRun({}, { capture: true })
-  const webroot = await startWebroot(acme.http01Port)
-  const dir = mkdtempSync(join(tmpdir(), 'dehydrated-'))
-  t.teardown(async () => {
-    writeFixtures('dehydrated', '0.7', acme.exchanges, acmeKind)
-    await webroot.close()
-    await acme.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { acme, webroot, dir } = await startWebrootRun(t, 'dehydrated', '0.7')
   const config = join(dir, 'config')
   writeFileSync(config, [
     `CA="${acme.directory}"`,

@@ -2,11 +2,10 @@
 // through its hook script and a webroot, revoke. uacme's libcurl trusts only the system bundle, so it runs in a
 // private mount namespace where that bundle has our CA appended (no change to the host).
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { acmeKind, checkCertificate, inventoryStatus, revocationSeenBy, runClient, startAcmeRun, writeFixtures, startWebroot } from './common.js'
+import { checkCertificate, inventoryStatus, revocationSeenBy, runClient, startWebrootRun } from './common.js'
 
 const systemBundle = '/etc/ssl/certs/ca-certificates.crt'
 
@@ -21,15 +20,7 @@ const canUnshare = (() => {
 })()
 
 t.test('uacme', { skip: canUnshare ? false : 'unshare -m is not permitted here' }, async (t) => {
-  const acme = await startAcmeRun({}, { capture: true })
-  const webroot = await startWebroot(acme.http01Port)
-  const dir = mkdtempSync(join(tmpdir(), 'uacme-'))
-  t.teardown(async () => {
-    writeFixtures('uacme', '1.7', acme.exchanges, acmeKind)
-    await webroot.close()
-    await acme.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { acme, webroot, dir } = await startWebrootRun(t, 'uacme', '1.7')
   const bundle = join(dir, 'bundle.pem')
   let system = ''
   try {
